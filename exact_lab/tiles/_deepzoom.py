@@ -1,0 +1,158 @@
+"""Read one DeepZoom tile of a slide: pass the stored JPEG through, or read, resize, encode.
+
+Examples
+--------
+>>> import pyvips, tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> pyvips.Image.black(600, 400).write_to_file(str(folder / "x.png"))
+>>> from exact_lab.tiles import open_slide
+>>> slide = open_slide(folder / "x.png", conversion_dir=folder / "c")
+>>> tiles = SlideTiles(slide)
+>>> tiles.tile(tiles.grid().level_count - 1, 0, 0).passthrough
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from exact_lab.errors import SlideReadError
+
+from ._encode import encode, media_type, normalise_format
+from ._grid import DeepZoomGrid
+from ._passthrough import RawTiles
+from ._slide import Slide
+
+__all__ = ["SlideTiles", "Tile"]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """An encoded tile.
+
+    Attributes
+    ----------
+    data
+        The encoded image bytes.
+    media_type
+        ``image/jpeg``, ``image/png`` or ``image/webp``.
+    passthrough
+        The bytes are the stored JPEG tile, served without decoding.
+    cached
+        The bytes came from the encoded-tile cache.
+    """
+
+    data: bytes
+    media_type: str
+    passthrough: bool = False
+    cached: bool = False
+
+
+class SlideTiles:
+    """DeepZoom tiles of one :class:`Slide`, with raw pass-through per frame when possible."""
+
+    def __init__(self, slide: Slide) -> None:
+        self.slide = slide
+        self._raw: dict[int, RawTiles | None] = {}
+        self._grids: dict[tuple[int, int], DeepZoomGrid] = {}
+
+    def close(self) -> None:
+        """Close the raw readers and the slide."""
+        for raw in self._raw.values():
+            if raw is not None:
+                raw.close()
+        self._raw.clear()
+        self.slide.close()
+
+    def grid(self, tile_size: int = 256, overlap: int = 0) -> DeepZoomGrid:
+        """Return the DeepZoom grid for this tile size and overlap."""
+        key = (tile_size, overlap)
+        grid = self._grids.get(key)
+        if grid is None:
+            grid = DeepZoomGrid(self.slide.dimensions, tile_size=tile_size, overlap=overlap)
+            self._grids[key] = grid
+        return grid
+
+    def raw(self, frame: int) -> RawTiles | None:
+        """Return the raw-tile reader of ``frame``'s file (``None`` when not a JPEG TIFF)."""
+        if frame not in self._raw:
+            self._raw[frame] = RawTiles.open(
+                self.slide.frame_paths[frame], self.slide.level_dimensions
+            )
+        return self._raw[frame]
+
+    def passthrough_bytes(
+        self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int
+    ) -> bytes | None:
+        """Return the stored JPEG for this DeepZoom tile when the grids align, else ``None``."""
+        if grid.overlap != 0:
+            return None
+        dims = grid.level_dimensions[level]
+        try:
+            slide_level = self.slide.level_dimensions.index(dims)
+        except ValueError:
+            return None
+        raw = self.raw(frame)
+        if raw is None or raw.level_tile_size(slide_level) != grid.tile_size:
+            return None
+        _, _, w, h = grid.tile_bounds(level, col, row)
+        if w != grid.tile_size or h != grid.tile_size:
+            return None  # partial edge tile: the stored one is padded
+        return raw.get(slide_level, col, row)
+
+    def render(self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int) -> Image.Image:
+        """Read and resize the pixels of a DeepZoom tile (RGB, white outside the image)."""
+        geometry = grid.tile_geometry(level, col, row)
+        ds = geometry.downsample
+        slide_level = self.slide.get_best_level_for_downsample(ds)
+        level_ds = self.slide.level_downsamples[slide_level]
+        level_w, level_h = self.slide.level_dimensions[slide_level]
+        x0, y0 = geometry.level0_location
+        dz_w, dz_h = geometry.dz_size
+        lx, ly = int(x0 / level_ds), int(y0 / level_ds)
+        read_w = max(1, min(level_w - lx, round(dz_w * ds / level_ds)))
+        read_h = max(1, min(level_h - ly, round(dz_h * ds / level_ds)))
+        pixels = self.slide.read_array((x0, y0), slide_level, (read_w, read_h), frame=frame)
+        image = Image.fromarray(pixels)
+        if image.size != (dz_w, dz_h):
+            image = image.resize((dz_w, dz_h), Image.Resampling.BILINEAR)
+        return image
+
+    def tile(
+        self,
+        level: int,
+        col: int,
+        row: int,
+        *,
+        frame: int = 0,
+        image_format: str = "jpeg",
+        tile_size: int = 256,
+        overlap: int = 0,
+        quality: int = 90,
+    ) -> Tile:
+        """Return DeepZoom tile ``(col, row)`` of ``level`` on ``frame``, encoded.
+
+        Raises
+        ------
+        BadInput
+            Level, column, row, frame, tile size or format out of range.
+        SlideReadError
+            The pixels cannot be read.
+        """
+        name = normalise_format(image_format)
+        self.slide.check_frame(frame)
+        grid = self.grid(tile_size, overlap)
+        grid.check_tile(level, col, row)
+        if name == "jpeg":
+            try:
+                raw = self.passthrough_bytes(grid, level, col, row, frame)
+            except OSError as err:
+                raise SlideReadError(
+                    f"{self.slide.path.name}: reading a stored tile failed ({err})"
+                ) from err
+            if raw is not None:
+                return Tile(raw, "image/jpeg", passthrough=True)
+        image = self.render(grid, level, col, row, frame)
+        return Tile(encode(image, name, quality=quality), media_type(name))

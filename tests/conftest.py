@@ -25,7 +25,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-pytest_plugins = ["tests.plugins.jupyter", "tests.plugins.browser"]
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
 def require(condition: bool, what: str, how: str) -> None:
@@ -36,6 +36,43 @@ def require(condition: bool, what: str, how: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and {message}", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point exact_lab's data folder (default store, caches) at a temporary folder.
+
+    No test may read or write a user's real store. The real sample slides, when present, are
+    linked in so that notebooks find them where ``exact-lab samples fetch`` puts them.
+    """
+    folder = tmp_path_factory.mktemp("exact-lab-data")
+    slides = Path(os.environ.get("EXACT_LAB_TEST_SLIDES", REPO / ".cache" / "testslides"))
+    if slides.is_dir():
+        (folder / "sample-slides").symlink_to(slides.resolve(), target_is_directory=True)
+    saved = {key: os.environ.get(key) for key in ("EXACT_LAB_DATA_DIR", "EXACT_LAB_URL")}
+    os.environ["EXACT_LAB_DATA_DIR"] = str(folder)
+    os.environ.pop("EXACT_LAB_URL", None)
+    yield folder
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last: Playwright's sync API must not meet pytest-jupyter's event loops."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jupyter server (pytest-jupyter) with the extension loaded
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, object]:
+    """Load exact_lab into pytest-jupyter's in-process server."""
+    return {"ServerApp": {"jpserver_extensions": {"exact_lab": True}}}
 
 
 # ---------------------------------------------------------------------------------------------

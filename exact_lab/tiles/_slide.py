@@ -290,7 +290,9 @@ def open_slide(
     conversion_dir
         Conversion cache folder (default ``exact_lab.paths.data_dir() / "converted"``).
     convert
-        Convert unsupported files; with ``False`` they raise SlideReadError instead.
+        Convert files OpenSlide cannot read, and single-level generic TIFFs (which OpenSlide
+        reads without a pyramid, slowly when zoomed out); with ``False`` unsupported files raise
+        SlideReadError instead.
     progress
         Progress bar for conversions (default: for large inputs only).
 
@@ -315,7 +317,9 @@ def open_slide(
             native_error = str(err)
         else:
             _probe(slide)
-            return slide
+            if not (convert and vendor == "generic-tiff" and slide.level_count == 1):
+                return slide
+            slide.close()  # a flat generic TIFF: convert it into a pyramid
     if not convert:
         raise SlideReadError(
             native_error or f"{name}: OpenSlide does not read this format; convert it first"

@@ -1,0 +1,96 @@
+"""The columns of bulk annotation reads, shared by every store implementation.
+
+``Store.annotations()`` and ``Store.annotations_in()`` return one row per annotation with these
+columns, in this order (``vector`` only with ``with_vector=True``):
+
+============== ========================= ===================================================
+column         dtype                     meaning
+============== ========================= ===================================================
+id             int64                     annotation id
+image          int64                     image id
+image_set      int64                     image set id
+annotation_type int64                    annotation type id
+vector         object (dict or None)     EXACT flat vector ``{"x1":..,"y1":..,...}``
+frame          int64                     1-based frame (z-level / time point)
+x_min .. y_max float64 (NaN: no vector)  bounding box of the vector, level-0 pixels
+unique_identifier object (str)           UUID, the upsert key per image
+description    object (str)
+meta_data      object (JSON value)
+user           Int64                     creator's user id
+last_editor    Int64                     last editor's user id
+time           datetime64[ns, UTC]       creation time
+last_edit_time datetime64[ns, UTC]       time of the state shown
+deleted        bool                      soft-deleted
+concealed      bool
+blurred        bool
+revision       int64                     the annotation's revision shown
+verified_count int64                     users who verified it (now, also for versions)
+============== ========================= ===================================================
+
+In Arrow tables, ``vector`` and ``meta_data`` are JSON text columns.
+
+Examples
+--------
+>>> frame = empty_frame()
+>>> list(frame.columns)[:4]
+['id', 'image', 'image_set', 'annotation_type']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["COLUMNS", "build_frame", "empty_frame", "to_arrow"]
+
+COLUMNS = (
+    "id", "image", "image_set", "annotation_type", "vector", "frame", "x_min", "y_min", "x_max",
+    "y_max", "unique_identifier", "description", "meta_data", "user", "last_editor", "time",
+    "last_edit_time", "deleted", "concealed", "blurred", "revision", "verified_count",
+)  # fmt: skip
+_INT = ("id", "image", "image_set", "annotation_type", "frame", "revision", "verified_count")
+_NULLABLE_INT = ("user", "last_editor")
+_FLOAT = ("x_min", "y_min", "x_max", "y_max")
+_BOOL = ("deleted", "concealed", "blurred")
+_TIME = ("time", "last_edit_time")
+
+
+def columns(*, with_vector: bool = True) -> list[str]:
+    """The column names, optionally without ``vector``."""
+    return [c for c in COLUMNS if with_vector or c != "vector"]
+
+
+def build_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool = True) -> pd.DataFrame:
+    """Build the documented DataFrame from rows in :data:`COLUMNS` order."""
+    names = columns(with_vector=with_vector)
+    frame = pd.DataFrame.from_records(list(rows), columns=names)
+    for name in _INT:
+        frame[name] = frame[name].astype("int64")
+    for name in _NULLABLE_INT:
+        frame[name] = frame[name].astype("Int64")
+    for name in _FLOAT:
+        frame[name] = frame[name].astype("float64")
+    for name in _BOOL:
+        frame[name] = frame[name].astype(bool)
+    for name in _TIME:
+        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+    return frame
+
+
+def empty_frame(*, with_vector: bool = True) -> pd.DataFrame:
+    """A DataFrame with the documented columns and no rows."""
+    return build_frame([], with_vector=with_vector)
+
+
+def to_arrow(frame: pd.DataFrame) -> Any:
+    """Convert a frame to an Arrow table (JSON columns become text)."""
+    import pyarrow as pa
+
+    out = frame.copy()
+    for name in ("vector", "meta_data"):
+        if name in out:
+            out[name] = [None if v is None else json.dumps(v) for v in out[name].tolist()]
+    return pa.Table.from_pandas(out, preserve_index=False)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL store, shipped inside the package (see ``dbutil``)."""

@@ -1,0 +1,100 @@
+"""``connect()``: choose the store implementation by the URL's scheme.
+
+``sqlite`` and ``postgresql`` URLs open a :class:`~exact_lab.store.sql.store.SqlStore`;
+``http(s)`` is reserved for the RestStore that arrives with the server extension. Other packages
+may add schemes with :func:`register`.
+
+The acting user defaults to ``$JUPYTERHUB_USER`` and else to the operating-system user. A direct
+database URL is the **trusted-lab** mode: anyone holding it could edit the database by hand, so
+the user name is taken on trust. The **secure** path is the HTTP store with a token, where the
+server decides who you are and kernels never see database credentials.
+
+Examples
+--------
+>>> store = connect("sqlite://", user="alice")
+>>> store.user.username
+'alice'
+>>> connect("https://hub.example/services/exact")
+Traceback (most recent call last):
+...
+exact_lab.errors.BadInput: url: RestStore arrives with the server extension; ...
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from exact_lab.errors import BadInput
+from exact_lab.paths import default_store_url
+from exact_lab.store.abstract import Store
+
+__all__ = ["acting_user", "connect", "register"]
+
+Builder = Callable[[str, str], Store]
+_REGISTRY: dict[str, Builder] = {}
+
+
+def register(scheme: str, builder: Builder) -> None:
+    """Let ``connect()`` open URLs of ``scheme`` with ``builder(url, user)``."""
+    _REGISTRY[scheme.lower()] = builder
+
+
+def _sql(url: str, user: str) -> Store:
+    from exact_lab.store.sql.store import SqlStore
+
+    if url.startswith("sqlite:") and not url.startswith("sqlite://"):
+        raise BadInput(f"url: write sqlite:///path/to/file.sqlite, not {url!r}", field="url")
+    return SqlStore.open(url, user=user)
+
+
+def _rest(url: str, _user: str) -> Store:
+    raise BadInput(
+        f"url: RestStore arrives with the server extension; {url} cannot be opened yet. Use a "
+        f"sqlite:/// or postgresql:// URL meanwhile.",
+        field="url",
+    )
+
+
+for _scheme in ("sqlite", "postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+    register(_scheme, _sql)
+for _scheme in ("http", "https"):
+    register(_scheme, _rest)
+
+
+def acting_user(user: str | None = None) -> str:
+    """``user``, else ``$JUPYTERHUB_USER``, else the operating-system user."""
+    if user:
+        return user
+    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+
+def connect(uri: str | None = None, *, user: str | None = None) -> Store:
+    """Open a store.
+
+    Parameters
+    ----------
+    uri
+        ``sqlite:///file.sqlite``, ``sqlite://`` (in memory), ``postgresql://user@host/db``, or
+        (with the server extension) ``https://host/...``. Default: ``$EXACT_LAB_URL``, else the
+        SQLite file in the exact_lab data directory.
+    user
+        The acting user; default ``$JUPYTERHUB_USER``, else the OS user. Created on first use.
+
+    Returns
+    -------
+    Store
+    """
+    url = uri or default_store_url()
+    scheme = urlsplit(url).scheme.lower()
+    builder = _REGISTRY.get(scheme)
+    if builder is None:
+        known = ", ".join(sorted(_REGISTRY))
+        raise BadInput(f"url: unknown scheme {scheme!r} in {url!r}; known: {known}", field="url")
+    if url == default_store_url() and scheme == "sqlite":
+        from exact_lab.paths import data_dir
+
+        data_dir().mkdir(parents=True, exist_ok=True)
+    return builder(url, acting_user(user))

@@ -1,0 +1,253 @@
+"""Annotation writes of the SqlStore: bulk add, upsert, optimistic update, soft delete.
+
+Every write appends one revision per changed annotation to ``annotation_revisions`` (the
+history) in the same transaction, so history, versions and the current state never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from exact_lab.entities import Annotation, Revision
+from exact_lab.errors import BadInput, Conflict
+from exact_lab.store.abstract import Ref, ref
+from exact_lab.store.sql import bulk, convert
+from exact_lab.store.sql import models as m
+from exact_lab.store.sql.base import SqlBase
+from exact_lab.store.sql.feed import MAX_IDS
+from exact_lab.store.validation import check_meta, check_text, check_vector
+
+UPDATABLE = {"annotation_type", "vector", "description", "meta_data", "deleted", "concealed", "blurred"}
+
+
+@dataclass(frozen=True)
+class _ImageInfo:
+    width: int
+    height: int
+    image_set_id: int
+    team_id: int
+
+
+class AnnotationWriteMixin(SqlBase):
+    """Annotation writes and history."""
+
+    def _image_infos(self, s: Session, image_ids: Iterable[int]) -> dict[int, _ImageInfo]:
+        out: dict[int, _ImageInfo] = {}
+        for image_id in image_ids:
+            row = self._image(s, int(image_id))
+            set_row = s.get_one(m.ImageSetRow, row.image_set_id)
+            out[row.id] = _ImageInfo(row.width, row.height, set_row.id, set_row.team_id)
+        return out
+
+    def _type_infos(self, s: Session, type_ids: Iterable[int]) -> dict[int, tuple[m.AnnotationTypeRow, int]]:
+        out: dict[int, tuple[m.AnnotationTypeRow, int]] = {}
+        for type_id in type_ids:
+            row, product = self._type(s, int(type_id))
+            out[row.id] = (row, product.team_id)
+        return out
+
+    def add_annotations(self, rows: Any) -> list[int]:
+        """Add many annotations atomically; return their ids in input order."""
+        df = bulk.to_frame(rows)
+        if len(df) == 0:
+            return []
+        for column in ("image", "annotation_type"):
+            if column not in df:
+                raise BadInput(f"{column}: the column is required", field=column)
+        with self._tx(write=True) as s:
+            me = self._me(s)
+            images = self._image_infos(s, bulk._ints(df, "image").tolist() and set(df["image"].tolist()))
+            types = self._type_infos(s, set(bulk._ints(df, "annotation_type").tolist()))
+            batch = bulk.prepare(df, images, types)  # type: ignore[arg-type]
+            try:
+                ids, position = bulk.write(s, batch, user_id=me.id, postgres=self._shared.postgres)
+            except sa.exc.IntegrityError as err:
+                raise Conflict(
+                    "unique_identifier: an annotation with this identifier exists on the image "
+                    f"already; use upsert_annotation to overwrite it ({err.orig})"
+                ) from None
+            for set_id, count in batch.image_sets.items():
+                subset = [i for i, sid in zip(ids, batch.columns["image_set_id"]) if sid == set_id]
+                image_ids = {
+                    img for img, sid in zip(batch.columns["image_id"], batch.columns["image_set_id"])
+                    if sid == set_id
+                }  # fmt: skip
+                self._emit(
+                    s, "annotation", "created",
+                    team=images[next(iter(image_ids))].team_id, image_set=set_id,
+                    image=next(iter(image_ids)) if len(image_ids) == 1 else None,
+                    ids=subset if count <= MAX_IDS else (), count=count, position=position,
+                )  # fmt: skip
+            return ids
+
+    def _check_state(
+        self, s: Session, image: m.ImageRow, changes: dict[str, Any], current: m.AnnotationRow | None
+    ) -> dict[str, Any]:
+        """Validate changed state fields and return column values (bbox included)."""
+        extra = sorted(set(changes) - UPDATABLE)
+        if extra:
+            raise BadInput(f"{extra[0]}: not a changeable field ({sorted(UPDATABLE)})", field=extra[0])
+        out: dict[str, Any] = {}
+        type_id = changes.get("annotation_type", current.annotation_type_id if current else None)
+        if type_id is None:
+            raise BadInput("annotation_type: required", field="annotation_type")
+        type_row, product = self._type(s, ref(type_id, "annotation_type"))
+        set_row = s.get_one(m.ImageSetRow, image.image_set_id)
+        if product.team_id != set_row.team_id:
+            raise BadInput(
+                f"annotation_type: type {type_row.id} belongs to another team than image {image.id}",
+                field="annotation_type",
+            )
+        out["annotation_type_id"] = type_row.id
+        if "vector" in changes or "annotation_type" in changes:
+            vector = changes["vector"] if "vector" in changes else (current.vector if current else None)
+            box = check_vector(
+                vector, vector_type=type_row.vector_type, node_count=type_row.node_count,
+                width=image.width, height=image.height,
+            )  # fmt: skip
+            out["vector"] = vector
+            out["x_min"], out["y_min"], out["x_max"], out["y_max"] = box or (None,) * 4
+            if isinstance(vector, dict) and "frame" in vector:
+                out["frame"] = vector["frame"]
+        if "description" in changes:
+            out["description"] = check_text(changes["description"], "description")
+        if "meta_data" in changes:
+            out["meta_data"] = check_meta(changes["meta_data"])
+        for flag in ("deleted", "concealed", "blurred"):
+            if flag in changes:
+                if not isinstance(changes[flag], bool):
+                    raise BadInput(f"{flag}: expected True or False", field=flag)
+                out[flag] = changes[flag]
+        return out
+
+    def _append_revision(self, s: Session, row: m.AnnotationRow, action: str) -> int:
+        rev = m.RevisionRow(
+            annotation_id=row.id, image_id=row.image_id, image_set_id=row.image_set_id,
+            unique_identifier=row.unique_identifier, revision=row.revision, action=action,
+            user_id=self._uid(), time=row.last_edit_time, **convert_state_columns(row),
+        )  # fmt: skip
+        s.add(rev)
+        s.flush()
+        return rev.id
+
+    def _apply(self, s: Session, row: m.AnnotationRow, base: int, values: dict[str, Any], action: str) -> Annotation:
+        now = m.utcnow()
+        result = s.execute(
+            sa.update(m.AnnotationRow)
+            .where(m.AnnotationRow.id == row.id, m.AnnotationRow.revision == base)
+            .values(**values, revision=base + 1, last_editor_id=self._uid(), last_edit_time=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            s.rollback()
+            latest = s.scalar(sa.select(m.AnnotationRow.revision).where(m.AnnotationRow.id == row.id))
+            raise Conflict(
+                f"annotation {row.id} is at revision {latest}, not {base}: someone changed it "
+                f"meanwhile; reload it and apply your change again"
+            )
+        s.refresh(row)
+        position = self._append_revision(s, row, action)
+        set_row = s.get_one(m.ImageSetRow, row.image_set_id)
+        self._emit(
+            s, "annotation", "deleted" if values.get("deleted") else "updated",
+            team=set_row.team_id, image_set=row.image_set_id, image=row.image_id, ids=(row.id,),
+            position=position,
+        )  # fmt: skip
+        return convert.annotation(row)
+
+    def update_annotation(self, annotation: Ref, *, base_revision: int, **changes: Any) -> Annotation:
+        """Change an annotation; a stale ``base_revision`` raises Conflict."""
+        if isinstance(base_revision, bool) or not isinstance(base_revision, int):
+            raise BadInput("base_revision: expected the revision you read", field="base_revision")
+        with self._tx(write=True) as s:
+            row = self._annotation(s, annotation, lock=True)
+            image = s.get_one(m.ImageRow, row.image_id)
+            values = self._check_state(s, image, changes, row)
+            action = "delete" if values.get("deleted") and not row.deleted else "update"
+            return self._apply(s, row, base_revision, values, action)
+
+    def upsert_annotation(
+        self, image: Ref, unique_identifier: str, annotation_type: Ref, vector: Any, **fields: Any
+    ) -> tuple[Annotation, bool]:
+        """Create, or overwrite the annotation with this unique_identifier on this image."""
+        uid = check_text(unique_identifier, "unique_identifier", max_length=64)
+        if not uid:
+            raise BadInput("unique_identifier: must not be empty", field="unique_identifier")
+        with self._tx(write=True) as s:
+            image_row = self._image(s, image)
+            query = sa.select(m.AnnotationRow.id).where(
+                m.AnnotationRow.image_id == image_row.id, m.AnnotationRow.unique_identifier == uid
+            )
+            existing = s.scalar(query)
+            changes = {"annotation_type": ref(annotation_type), "vector": vector, **fields}
+            if existing is None:
+                changes.setdefault("deleted", False)
+                values = self._check_state(s, image_row, changes, None)
+                row = m.AnnotationRow(
+                    image_id=image_row.id, image_set_id=image_row.image_set_id,
+                    unique_identifier=uid, user_id=self._uid(), last_editor_id=self._uid(),
+                    revision=1, **values,
+                )  # fmt: skip
+                s.add(row)
+                s.flush()
+                position = self._append_revision(s, row, "create")
+                set_row = s.get_one(m.ImageSetRow, row.image_set_id)
+                self._emit(
+                    s, "annotation", "created", team=set_row.team_id, image_set=row.image_set_id,
+                    image=row.image_id, ids=(row.id,), position=position,
+                )  # fmt: skip
+                return convert.annotation(row), True
+            row = self._annotation(s, existing, lock=True)
+            changes.setdefault("deleted", False)
+            values = self._check_state(s, image_row, changes, row)
+            return self._apply(s, row, row.revision, values, "update"), False
+
+    def annotation(self, annotation: Ref) -> Annotation:
+        """One annotation."""
+        with self._tx() as s:
+            return convert.annotation(self._annotation(s, annotation))
+
+    def delete_annotations(self, annotations: Iterable[Ref]) -> int:
+        """Soft-delete many annotations atomically; return how many changed."""
+        ids = sorted({ref(a, "annotations") for a in annotations})
+        changed = 0
+        with self._tx(write=True) as s:
+            rows = [self._annotation(s, i, lock=True) for i in ids]
+            for row in rows:
+                if row.deleted:
+                    continue
+                self._apply(s, row, row.revision, {"deleted": True}, "delete")
+                changed += 1
+        return changed
+
+    def history(self, annotation: Ref) -> list[Revision]:
+        """Every revision of an annotation, oldest first."""
+        with self._tx() as s:
+            row = self._annotation(s, annotation)
+            query = (
+                sa.select(m.RevisionRow)
+                .where(m.RevisionRow.annotation_id == row.id)
+                .order_by(m.RevisionRow.revision)
+            )
+            out: list[Revision] = []
+            old: dict[str, Any] | None = None
+            for rev in s.scalars(query):
+                new = convert.state(rev)
+                out.append(
+                    Revision(rev.id, rev.annotation_id, rev.revision, rev.action, rev.user_id,
+                             convert.utc(rev.time), old, new)  # fmt: skip
+                )
+                old = new
+            return out
+
+
+def convert_state_columns(row: m.AnnotationRow) -> dict[str, Any]:
+    """The state columns of an annotation row, keyed by column name."""
+    names = ("annotation_type_id", "vector", "frame", "x_min", "y_min", "x_max", "y_max",
+             "description", "meta_data", "deleted", "concealed", "blurred")  # fmt: skip
+    return {name: getattr(row, name) for name in names}

@@ -1,0 +1,178 @@
+"""Bulk annotation reads of the SqlStore: filters, versions (time travel) and viewports.
+
+A version read picks, for every annotation of the set, its newest revision at or before the
+version's history position, restricted to the version's images. Viewport reads use the spatial
+index: GiST ``box && box`` on PostgreSQL, the R*Tree ``annotations_rtree`` on SQLite, each
+refined with exact comparisons on the bounding-box columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from exact_lab.errors import BadInput
+from exact_lab.store import frames
+from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, ref
+from exact_lab.store.sql import models as m
+from exact_lab.store.sql.base import SqlBase
+
+A = m.AnnotationRow.__table__
+R = m.RevisionRow.__table__
+
+
+def _current_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
+    cols = [
+        A.c.id, A.c.image_id, A.c.image_set_id, A.c.annotation_type_id, A.c.vector, A.c.frame,
+        A.c.x_min, A.c.y_min, A.c.x_max, A.c.y_max, A.c.unique_identifier, A.c.description,
+        A.c.meta_data, A.c.user_id, A.c.last_editor_id, A.c.time, A.c.last_edit_time,
+        A.c.deleted, A.c.concealed, A.c.blurred, A.c.revision, A.c.verified_count,
+    ]  # fmt: skip
+    return [c for c in cols if with_vector or c is not A.c.vector]
+
+
+def _version_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
+    cols = [
+        R.c.annotation_id, R.c.image_id, R.c.image_set_id, R.c.annotation_type_id, R.c.vector,
+        R.c.frame, R.c.x_min, R.c.y_min, R.c.x_max, R.c.y_max, A.c.unique_identifier,
+        R.c.description, R.c.meta_data, A.c.user_id, R.c.user_id, A.c.time, R.c.time,
+        R.c.deleted, R.c.concealed, R.c.blurred, R.c.revision, A.c.verified_count,
+    ]  # fmt: skip
+    return [c for c in cols if with_vector or c is not R.c.vector]
+
+
+def _ids(value: Ref | Sequence[Ref], field: str) -> list[int]:
+    if isinstance(value, (list, tuple, set)):
+        return [ref(v, field) for v in value]
+    return [ref(value, field)]
+
+
+class ReadMixin(SqlBase):
+    """Bulk reads returning DataFrames or Arrow tables."""
+
+    def _finish(self, s: Session, query: Any, with_vector: bool, fmt: Format) -> Any:  # noqa: FBT001
+        if fmt not in ("pandas", "arrow"):
+            raise BadInput(f"format: expected 'pandas' or 'arrow', got {fmt!r}", field="format")
+        rows = s.execute(query).all()
+        frame = frames.build_frame(rows, with_vector=with_vector)
+        return frames.to_arrow(frame) if fmt == "arrow" else frame
+
+    def annotations(
+        self,
+        *,
+        image_set: Ref | None = None,
+        image: Ref | None = None,
+        annotation_type: Ref | Sequence[Ref] | None = None,
+        user: Ref | str | None = None,
+        version: Ref | None = None,
+        min_verifications: int | None = None,
+        deleted: Deleted = False,
+        with_vector: bool = True,
+        format: Format = "pandas",  # noqa: A002
+    ) -> Any:
+        """Annotations as a DataFrame (or Arrow table); see :mod:`exact_lab.store.frames`."""
+        with self._tx() as s:
+            if version is not None:
+                return self._version_read(
+                    s, version, image=image, annotation_type=annotation_type, user=user,
+                    min_verifications=min_verifications, deleted=deleted,
+                    with_vector=with_vector, fmt=format,
+                )  # fmt: skip
+            if image_set is None and image is None:
+                raise BadInput("image_set: give an image_set, an image or a version", field="image_set")
+            set_ids: list[int] = []
+            query = sa.select(*_current_columns(with_vector))
+            if image is not None:
+                image_row = self._image(s, image)
+                query = query.where(A.c.image_id == image_row.id)
+                set_ids.append(image_row.image_set_id)
+            if image_set is not None:
+                set_ids.append(self._set(s, image_set).id)
+                query = query.where(A.c.image_set_id == set_ids[-1])
+            query = self._filters(s, query, A, set_ids, annotation_type, user, min_verifications, deleted)
+            return self._finish(s, query.order_by(A.c.id), with_vector, format)
+
+    def _filters(
+        self, s: Session, query: Any, table: Any, set_ids: list[int],
+        annotation_type: Any, user: Any, min_verifications: int | None, deleted: Deleted,
+    ) -> Any:  # fmt: skip
+        for set_id in set(set_ids):
+            blind = self._blind_filter(s, s.get_one(m.ImageSetRow, set_id))
+            if blind is not None:
+                query = query.where(A.c.user_id == blind)
+        if annotation_type is not None:
+            query = query.where(table.c.annotation_type_id.in_(_ids(annotation_type, "annotation_type")))
+        if user is not None:
+            query = query.where(A.c.user_id == self._user_row(s, user).id)
+        if min_verifications is not None:
+            if isinstance(min_verifications, bool) or not isinstance(min_verifications, int):
+                raise BadInput("min_verifications: expected an integer", field="min_verifications")
+            query = query.where(A.c.verified_count >= min_verifications)
+        if deleted is not None:
+            query = query.where(table.c.deleted.is_(bool(deleted)))
+        return query
+
+    def _version_read(
+        self, s: Session, version: Ref, *, image: Ref | None, annotation_type: Any, user: Any,
+        min_verifications: int | None, deleted: Deleted, with_vector: bool, fmt: Format,
+    ) -> Any:  # fmt: skip
+        row = self._version_row(s, version)
+        set_row = self._set(s, row.image_set_id)
+        newest = (
+            sa.select(sa.func.max(R.c.id))
+            .where(R.c.image_set_id == set_row.id, R.c.id <= row.position)
+            .group_by(R.c.annotation_id)
+        )
+        images = [int(i) for i in row.images or []]
+        if image is not None:
+            image_id = self._image(s, image).id
+            images = [i for i in images if i == image_id]
+        query = (
+            sa.select(*_version_columns(with_vector))
+            .select_from(R.join(A, A.c.id == R.c.annotation_id))
+            .where(R.c.id.in_(newest), R.c.image_id.in_(images))
+        )
+        query = self._filters(s, query, R, [set_row.id], annotation_type, user, min_verifications, deleted)
+        return self._finish(s, query.order_by(R.c.annotation_id), with_vector, fmt)
+
+    def annotations_in(
+        self,
+        image: Ref,
+        bbox: Bbox,
+        *,
+        annotation_type: Ref | Sequence[Ref] | None = None,
+        frame: int | None = None,
+        deleted: Deleted = False,
+        with_vector: bool = True,
+        format: Format = "pandas",  # noqa: A002
+    ) -> Any:
+        """Annotations of an image whose bounding box intersects ``(x0, y0, x1, y1)``."""
+        try:
+            x0, y0, x1, y1 = (float(v) for v in bbox)
+        except (TypeError, ValueError):
+            raise BadInput("bbox: expected four numbers (x0, y0, x1, y1)", field="bbox") from None
+        if x1 < x0 or y1 < y0:
+            raise BadInput("bbox: x1/y1 must not be below x0/y0", field="bbox")
+        with self._tx() as s:
+            image_row = self._image(s, image)
+            query = sa.select(*_current_columns(with_vector)).where(A.c.image_id == image_row.id)
+            if self._shared.postgres:
+                stored = sa.func.box(sa.func.point(A.c.x_min, A.c.y_min), sa.func.point(A.c.x_max, A.c.y_max))
+                window = sa.func.box(sa.func.point(x0, y0), sa.func.point(x1, y1))
+                query = query.where(stored.op("&&")(window))
+            else:
+                hits = sa.text(
+                    "SELECT id FROM annotations_rtree WHERE image_lo <= :img AND image_hi >= :img "
+                    "AND x_hi >= :x0 AND x_lo <= :x1 AND y_hi >= :y0 AND y_lo <= :y1"
+                ).bindparams(img=image_row.id, x0=x0, x1=x1, y0=y0, y1=y1)
+                query = query.where(
+                    A.c.id.in_(hits.columns(sa.column("id"))),
+                    A.c.x_max >= x0, A.c.x_min <= x1, A.c.y_max >= y0, A.c.y_min <= y1,
+                )  # fmt: skip
+            if frame is not None:
+                query = query.where(A.c.frame == frame)
+            query = self._filters(s, query, A, [image_row.image_set_id], annotation_type, None, None, deleted)
+            return self._finish(s, query.order_by(A.c.id), with_vector, format)

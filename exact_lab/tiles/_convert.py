@@ -21,12 +21,15 @@ import hashlib
 import json
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyvips
+from PIL import Image
 from tqdm.auto import tqdm
 
 from exact_lab.errors import SlideReadError
@@ -38,6 +41,8 @@ __all__ = ["Conversion", "convert_to_pyramid", "default_conversion_dir", "file_c
 
 #: Inputs with more pixels than this show a progress bar while converting.
 PROGRESS_PIXELS = 50_000_000
+#: Resolutions below this many pixels per mm (above 100 µm/px) count as unknown.
+MIN_PIXELS_PER_MM = 10.0
 _MANIFEST = "manifest.json"
 _FORMAT_VERSION = 1
 
@@ -115,9 +120,13 @@ def _to_rgb8(image: pyvips.Image) -> pyvips.Image:
 
 
 def _mpp_of(image: pyvips.Image) -> tuple[float, float] | None:
-    """Microns per pixel from vips' xres/yres (pixels per mm), ``None`` for the 1.0 default."""
+    """Microns per pixel from vips' xres/yres (pixels per mm), ``None`` when not microscopic.
+
+    Coarser than 100 µm/px (under 10 px/mm: vips' 1.0 default, 72 or 96 dpi screen defaults)
+    is no microscope's resolution, so it counts as unknown.
+    """
     xres, yres = float(image.xres), float(image.yres)
-    if xres <= 0 or yres <= 0 or (abs(xres - 1.0) < 1e-9 and abs(yres - 1.0) < 1e-9):  # noqa: PLR2004
+    if min(xres, yres) < MIN_PIXELS_PER_MM:
         return None
     return (1000.0 / xres, 1000.0 / yres)
 
@@ -138,11 +147,37 @@ def _attach_progress(image: pyvips.Image, label: str) -> Callable[[], None]:
     return close
 
 
-def _load(path: Path, page: int | None) -> pyvips.Image:
-    kwargs: dict[str, Any] = {"access": "sequential"}
+def _load(path: Path, page: int | None, *, access: str = "sequential") -> pyvips.Image:
+    """Load one page with pyvips, or with Pillow for formats this libvips lacks (BMP, ...)."""
+    kwargs: dict[str, Any] = {"access": access, "fail_on": "error"}
     if page is not None:
         kwargs["page"] = page
-    return pyvips.Image.new_from_file(str(path), **kwargs)
+    try:
+        return pyvips.Image.new_from_file(str(path), **kwargs)
+    except pyvips.Error as err:
+        if "not a known file format" not in str(err):
+            raise
+        return _load_with_pillow(path, page or 0, err)
+
+
+def _load_with_pillow(path: Path, page: int, vips_error: pyvips.Error) -> pyvips.Image:
+    try:
+        with warnings.catch_warnings(), Image.open(path) as picture:
+            warnings.simplefilter("ignore")
+            frames = int(getattr(picture, "n_frames", 1))
+            picture.seek(page)
+            picture.load()
+            rgb = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+    except (OSError, ValueError, EOFError) as err:
+        raise vips_error from err
+    image = pyvips.Image.new_from_array(np.asarray(rgb)).copy(interpretation="srgb")
+    if frames > 1:
+        image = image.copy()
+        image.set_type(pyvips.GValue.gint_type, "n-pages", frames)
+    dpi = rgb.info.get("dpi") or picture.info.get("dpi")
+    if dpi and float(dpi[0]) > 1:
+        image = image.copy(xres=float(dpi[0]) / 25.4, yres=float(dpi[1]) / 25.4)
+    return image
 
 
 def _read_manifest(folder: Path, source: Path) -> Conversion | None:
@@ -185,6 +220,8 @@ def _write_frames(
     names: list[str] = []
     for page in range(pages):
         image = first if pages == 1 else _load(source, page)
+        if image.format != "uchar":  # scaling needs two passes: min/max, then the pixels
+            image = _load(source, page if pages > 1 else None, access="random")
         if (image.width, image.height) != (first.width, first.height):
             continue  # reduced-resolution or thumbnail pages are not frames
         rgb = _to_rgb8(image)

@@ -309,27 +309,41 @@ def open_slide(
         vendor = openslide.OpenSlide.detect_format(resolved)
     except (openslide.OpenSlideError, OSError) as err:
         raise SlideReadError(f"{name}: cannot read the file ({_reason(err)})") from err
-    native_error: str | None = None
-    if vendor is not None:
-        try:
-            slide = Slide(resolved, (resolved,))
-        except SlideReadError as err:
-            native_error = str(err)
-        else:
-            _probe(slide)
-            if not (convert and vendor == "generic-tiff" and slide.level_count == 1):
-                return slide
-            slide.close()  # a flat generic TIFF: convert it into a pyramid
+    slide, native_error = _open_native(resolved, vendor, convert=convert)
+    if slide is not None:
+        return slide
     if not convert:
         raise SlideReadError(
             native_error or f"{name}: OpenSlide does not read this format; convert it first"
         )
     if vendor is not None and vendor != "generic-tiff":
         raise SlideReadError(native_error or f"{name}: OpenSlide cannot open it")
-    conversion = convert_to_pyramid(resolved, cache_dir=conversion_dir, progress=progress)
+    try:
+        conversion = convert_to_pyramid(resolved, cache_dir=conversion_dir, progress=progress)
+    except SlideReadError as err:
+        if native_error is None:
+            raise
+        raise SlideReadError(f"{native_error}; pyvips cannot convert it either") from err
     if conversion.frame_count == 0:
         raise SlideReadError(f"{name}: the file holds no image frames")
     return Slide(resolved, conversion.frames, conversion=conversion)
+
+
+def _open_native(
+    resolved: Path, vendor: str | None, *, convert: bool
+) -> tuple[Slide | None, str | None]:
+    """Open with OpenSlide; return ``(slide, None)``, or ``(None, why not)`` to convert instead."""
+    if vendor is None:
+        return None, None
+    try:
+        slide = Slide(resolved, (resolved,))
+    except SlideReadError as err:
+        return None, str(err)
+    _probe(slide)
+    if convert and vendor == "generic-tiff" and slide.level_count == 1:
+        slide.close()  # a flat generic TIFF: convert it into a pyramid
+        return None, None
+    return slide, None
 
 
 def _probe(slide: Slide) -> None:

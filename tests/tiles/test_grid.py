@@ -52,17 +52,27 @@ def test_tile_geometry_is_in_level0_pixels():
 
 @pytest.mark.parametrize(
     ("level", "col", "row", "field"),
-    [(-1, 0, 0, "level"), (12, 0, 0, "level"), (11, 8, 0, "col"), (11, 0, 6, "row"), (0, 1, 0, "col")],
+    [
+        (-1, 0, 0, "level"),
+        (12, 0, 0, "level"),
+        (11, 8, 0, "col"),
+        (11, 0, 6, "row"),
+        (0, 1, 0, "col"),
+    ],
 )
 def test_out_of_range_tiles_name_the_field(level, col, row, field):
     grid = DeepZoomGrid((2048, 1536))
     with pytest.raises(BadInput) as info:
         grid.check_tile(level, col, row)
     assert info.value.field == field
-    assert str(min(level, col, row)) in str(info.value) or str(max(level, col, row)) in str(info.value)
+    assert str(min(level, col, row)) in str(info.value) or str(max(level, col, row)) in str(
+        info.value
+    )
 
 
-@pytest.mark.parametrize(("dims", "tile_size", "overlap"), [((0, 5), 256, 0), ((5, 5), 0, 0), ((5, 5), 8, 8)])
+@pytest.mark.parametrize(
+    ("dims", "tile_size", "overlap"), [((0, 5), 256, 0), ((5, 5), 0, 0), ((5, 5), 8, 8)]
+)
 def test_bad_grid_arguments(dims, tile_size, overlap):
     with pytest.raises(BadInput):
         DeepZoomGrid(dims, tile_size=tile_size, overlap=overlap)

@@ -55,7 +55,7 @@ def test_generated_pyramid_every_level(make_pyramid):
         assert slide.mpp == pytest.approx((0.25, 0.25))
         assert slide.objective_power == 40
         # the pattern's red channel is a left-to-right gradient: check it at every level
-        for level, (w, h) in enumerate(slide.level_dimensions):
+        for level, (w, _) in enumerate(slide.level_dimensions):
             row = slide.read_array((0, 0), level, (w, 1))[0, :, 0].astype(int)
             assert row[0] < 20, level
             assert row[-1] > 235, level

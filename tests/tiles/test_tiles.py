@@ -16,7 +16,7 @@ from .conftest import decode
 JPEG_MAX_TOLERANCE = 64
 
 
-def reference_tile(path, grid: DeepZoomGrid, level, col, row, slide_level):
+def reference_tile(path, grid: DeepZoomGrid, level, col, row, *, slide_level):
     """Pixels of a full-resolution-per-level tile read straight with openslide.read_region."""
     x, y, w, h = grid.tile_bounds(level, col, row)
     ds = grid.downsample(level)
@@ -46,12 +46,14 @@ def test_passthrough_reencode_and_openslide_agree(make_pyramid, aperio):
     checked = 0
     for slide_level in range(4):  # DeepZoom levels top..top-3 coincide with the stored levels
         level = top - slide_level
-        for col, row in rng.sample(interior_tiles(grid, level), k=min(4, len(interior_tiles(grid, level)))):
+        for col, row in rng.sample(
+            interior_tiles(grid, level), k=min(4, len(interior_tiles(grid, level)))
+        ):
             raw = service.tile(path, level, col, row)
             assert raw.passthrough, (slide_level, col, row)
             png = service.tile(path, level, col, row, image_format="png")
             assert not png.passthrough
-            expected = reference_tile(path, grid, level, col, row, slide_level)
+            expected = reference_tile(path, grid, level, col, row, slide_level=slide_level)
             assert np.array_equal(decode(png.data), expected)  # lossless re-encode is exact
             diff = np.abs(decode(raw.data) - expected)
             assert diff.mean() <= 1.0  # the same stored JPEG decoded by two decoders
@@ -69,7 +71,7 @@ def test_aperio_rgb_jpeg_tiles_pass_through_with_correct_colours(sample_slides_d
         tile = service.tile(path, top, col, row)
         assert tile.passthrough
         assert b"Adobe" in tile.data[:64]
-        expected = reference_tile(path, grid, top, col, row, 0)
+        expected = reference_tile(path, grid, top, col, row, slide_level=0)
         diff = np.abs(decode(tile.data) - expected)
         assert diff.mean() <= 1.0, (col, row, diff.mean())
 
@@ -114,13 +116,17 @@ def test_exact_grid_254_1_matches_openslide_deepzoom(sample_slides_dir):
         top = generator.level_count - 1
         for col, row in [(0, 0), (3, 5), (8, 11), (4, 0)]:
             tile = service.tile(path, top, col, row, image_format="png")
-            expected = np.asarray(generator.get_tile(top, (col, row)).convert("RGB")).astype(np.int16)
+            expected = np.asarray(generator.get_tile(top, (col, row)).convert("RGB")).astype(
+                np.int16
+            )
             assert np.array_equal(decode(tile.data), expected), (col, row)
         dzi = service.dzi(path)
         assert 'TileSize="254" Overlap="1"' in dzi
 
 
-@pytest.mark.parametrize(("fmt", "magic"), [("jpeg", b"\xff\xd8"), ("png", b"\x89PNG"), ("webp", b"RIFF")])
+@pytest.mark.parametrize(
+    ("fmt", "magic"), [("jpeg", b"\xff\xd8"), ("png", b"\x89PNG"), ("webp", b"RIFF")]
+)
 def test_formats(small_slide, fmt, magic):
     service = TileService()
     tile = service.tile(small_slide, 11, 7, 5, image_format=fmt)

@@ -162,13 +162,14 @@ def _load(path: Path, page: int | None, *, access: str = "sequential") -> pyvips
 
 def _load_with_pillow(path: Path, page: int, vips_error: pyvips.Error) -> pyvips.Image:
     try:
-        with warnings.catch_warnings(), Image.open(path) as picture:
-            warnings.simplefilter("ignore")
-            frames = int(getattr(picture, "n_frames", 1))
-            picture.seek(page)
-            picture.load()
-            rgb = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
-    except (OSError, ValueError, EOFError) as err:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged files warn, then fail below
+            with Image.open(path) as picture:
+                frames = int(getattr(picture, "n_frames", 1))
+                picture.seek(page)
+                picture.load()
+                rgb = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+    except (OSError, ValueError, EOFError, SyntaxError) as err:
         raise vips_error from err
     image = pyvips.Image.new_from_array(np.asarray(rgb)).copy(interpretation="srgb")
     if frames > 1:

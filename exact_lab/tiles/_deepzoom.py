@@ -14,8 +14,10 @@ True
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
+import pyvips
 from PIL import Image
 
 from exact_lab.errors import SlideReadError
@@ -57,6 +59,8 @@ class SlideTiles:
         self.slide = slide
         self._raw: dict[int, RawTiles | None] = {}
         self._grids: dict[tuple[int, int], DeepZoomGrid] = {}
+        self._vips: dict[tuple[int, int], pyvips.Image] = {}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         """Close the raw readers and the slide."""
@@ -64,6 +68,7 @@ class SlideTiles:
             if raw is not None:
                 raw.close()
         self._raw.clear()
+        self._vips.clear()
         self.slide.close()
 
     def grid(self, tile_size: int = 256, overlap: int = 0) -> DeepZoomGrid:
@@ -101,6 +106,39 @@ class SlideTiles:
         if w != grid.tile_size or h != grid.tile_size:
             return None  # partial edge tile: the stored one is padded
         return raw.get(slide_level, col, row)
+
+    def vips_crop(
+        self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int
+    ) -> pyvips.Image | None:
+        """Return the tile as a libvips crop when it is a 1:1 read of a stored TIFF level.
+
+        libvips decodes and encodes without holding the GIL, so re-encoded tiles scale with
+        threads; other cases return ``None`` and go through OpenSlide.
+        """
+        dims = grid.level_dimensions[level]
+        try:
+            slide_level = self.slide.level_dimensions.index(dims)
+        except ValueError:
+            return None
+        raw = self.raw(frame)
+        page = raw.page_index(slide_level) if raw is not None else None
+        if page is None:
+            return None
+        key = (frame, page)
+        with self._lock:
+            image = self._vips.get(key)
+            if image is None:
+                try:
+                    image = pyvips.Image.new_from_file(
+                        str(self.slide.frame_paths[frame]), page=page, access="random"
+                    )
+                except pyvips.Error:
+                    return None
+                if image.bands != 3 or image.format != "uchar":  # noqa: PLR2004
+                    return None
+                self._vips[key] = image
+        x, y, w, h = grid.tile_bounds(level, col, row)
+        return image.crop(x, y, w, h)
 
     def render(self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int) -> Image.Image:
         """Read and resize the pixels of a DeepZoom tile (RGB, white outside the image)."""
@@ -154,5 +192,24 @@ class SlideTiles:
                 ) from err
             if raw is not None:
                 return Tile(raw, "image/jpeg", passthrough=True)
+        crop = self.vips_crop(grid, level, col, row, frame)
+        if crop is not None:
+            try:
+                return Tile(_vips_encode(crop, name, quality), media_type(name))
+            except pyvips.Error as err:
+                raise SlideReadError(
+                    f"{self.slide.path.name}: reading pixels failed ({err}); the file is damaged"
+                ) from err
         image = self.render(grid, level, col, row, frame)
         return Tile(encode(image, name, quality=quality), media_type(name))
+
+
+def _vips_encode(image: pyvips.Image, name: str, quality: int) -> bytes:
+    """Encode a libvips image with the same settings as :func:`encode`."""
+    if name == "jpeg":
+        data = image.jpegsave_buffer(Q=quality, subsample_mode="on", strip=True)
+    elif name == "png":
+        data = image.pngsave_buffer(compression=3, strip=True)
+    else:
+        data = image.webpsave_buffer(Q=quality, effort=0, strip=True)
+    return bytes(data)

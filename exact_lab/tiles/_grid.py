@@ -64,6 +64,7 @@ class DeepZoomGrid:
     tile_size: int = 256
     overlap: int = 0
     level_dimensions: tuple[tuple[int, int], ...] = field(init=False)
+    _level_tiles: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Validate the arguments and compute the level dimensions."""
@@ -84,6 +85,11 @@ class DeepZoomGrid:
             w, h = dims[-1]
             dims.append((max(1, math.ceil(w / 2)), max(1, math.ceil(h / 2))))
         object.__setattr__(self, "level_dimensions", tuple(reversed(dims)))
+        tiles = tuple(
+            (math.ceil(w / self.tile_size), math.ceil(h / self.tile_size))
+            for w, h in self.level_dimensions
+        )
+        object.__setattr__(self, "_level_tiles", tiles)
 
     @property
     def level_count(self) -> int:
@@ -93,10 +99,7 @@ class DeepZoomGrid:
     @property
     def level_tiles(self) -> tuple[tuple[int, int], ...]:
         """Columns and rows of tiles on each level."""
-        return tuple(
-            (math.ceil(w / self.tile_size), math.ceil(h / self.tile_size))
-            for w, h in self.level_dimensions
-        )
+        return self._level_tiles
 
     def downsample(self, level: int) -> int:
         """Level-0 pixels per pixel on DeepZoom ``level``."""

@@ -40,6 +40,7 @@ _ADOBE_RGB = b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x00"
 
 @dataclass(frozen=True)
 class _Level:
+    page: int
     tile_size: int
     tiles_across: int
     tiles_down: int
@@ -85,6 +86,11 @@ class RawTiles:
         """Return the stored tile edge of slide ``level``, ``None`` when it cannot pass through."""
         entry = self._levels[level] if 0 <= level < len(self._levels) else None
         return entry.tile_size if entry else None
+
+    def page_index(self, level: int) -> int | None:
+        """Return the TIFF page (IFD index) holding slide ``level``, ``None`` when unmapped."""
+        entry = self._levels[level] if 0 <= level < len(self._levels) else None
+        return entry.page if entry else None
 
     def get(self, level: int, col: int, row: int) -> bytes | None:
         """Return stored tile ``(col, row)`` of slide ``level`` as a JPEG file, or ``None``.
@@ -137,6 +143,7 @@ def _match(pages: Sequence[tifffile.TiffPage], dims: tuple[int, int]) -> _Level 
         if len(page.dataoffsets) != across * down:
             return None
         return _Level(
+            page=pages.index(page),
             tile_size=page.tilewidth,
             tiles_across=across,
             tiles_down=down,

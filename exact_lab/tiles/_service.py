@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ class TileService:
         JPEG/WebP quality of re-encoded tiles.
     """
 
+    #: Seconds a path check (allowed roots, existence, size, mtime) is reused.
+    CHECK_TTL = 1.0
+
     def __init__(
         self,
         *,
@@ -79,11 +83,25 @@ class TileService:
         self.quality = quality
         self.tiles_cache = ByteLRU(int(cache_mb * 1024 * 1024))
         self.slides = HandleLRU[SlideTiles](max_slides, close=SlideTiles.close)
+        self._checked: dict[StrPath, tuple[float, Path, Hashable]] = {}
 
     def _key(self, path: StrPath) -> tuple[Path, Hashable]:
+        """Validate ``path`` and return it resolved with its cache key (size, mtime).
+
+        The check is remembered for :attr:`CHECK_TTL` seconds per path, so a viewer's burst of
+        tile requests pays for one ``realpath`` and a few ``stat`` calls, not one per tile.
+        """
+        now = time.monotonic()
+        memo = self._checked.get(path)
+        if memo is not None and now - memo[0] < self.CHECK_TTL:
+            return memo[1], memo[2]
         resolved = check_input(path, allowed_roots=self.allowed_roots)
         stat = resolved.stat()
-        return resolved, (str(resolved), stat.st_size, stat.st_mtime_ns)
+        key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+        if len(self._checked) > 4096:  # noqa: PLR2004 - bound the memo
+            self._checked.clear()
+        self._checked[path] = (now, resolved, key)
+        return resolved, key
 
     def open(self, path: StrPath) -> SlideTiles:
         """Return the cached :class:`SlideTiles` of ``path`` (opening or converting it once)."""
@@ -156,6 +174,7 @@ class TileService:
                 quality=self.quality,
             )
         except SlideReadError:
+            self._checked.pop(path, None)
             self.slides.discard(self._key(path)[1])  # OpenSlide handles are dead after an error
             raise
         if not tile.passthrough:

@@ -7,7 +7,8 @@ can never pass by skipping.
 Environment
 -----------
 EXACT_LAB_TEST_PG_URL
-    URL of a throwaway PostgreSQL server's ``postgres`` database (``scripts/with_postgres.sh`` sets it).
+    URL of a throwaway PostgreSQL server's ``postgres`` database; ``scripts/with_postgres.sh``
+    sets it.
 EXACT_LAB_TEST_SLIDES
     Folder holding the real sample slides (``exact-lab samples fetch`` fills it); defaults to
     ``.cache/testslides`` in the repository.
@@ -81,7 +82,7 @@ def jp_server_config() -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def sample_slides_dir() -> Path:
-    """Folder with the real sample slides (small.svs, boxes.tiff, DICOM pair, hostile files, CMU SVS)."""
+    """Folder with the real sample slides (Aperio, generic TIFF, DICOM, hostile files, CMU SVS)."""
     folder = Path(os.environ.get("EXACT_LAB_TEST_SLIDES", REPO / ".cache" / "testslides"))
     require(
         (folder / "cmu_small_region.svs").is_file(),

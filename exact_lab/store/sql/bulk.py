@@ -2,9 +2,9 @@
 
 Every row is checked before anything is written, so a rejected batch leaves the store unchanged.
 Bounding-box input (``x_min, y_min, x_max, y_max``) is validated with numpy, without a Python
-loop; ``vector`` dicts are checked one by one. Ids and history positions are allocated up front
-(``nextval`` on PostgreSQL; under SQLite's write lock, ``max(id) + 1``), so the annotation rows and
-their first revisions go out in one stream each.
+loop; ``vector`` dicts are checked one by one. Ids are allocated up front (``nextval`` on PostgreSQL; under SQLite's write lock,
+``max(id) + 1``) and the whole batch shares one history position, so the rows go out in one
+stream and no revision rows are written (the history holds only superseded states).
 """
 
 from __future__ import annotations
@@ -33,20 +33,16 @@ BOX_TYPES = {1, 2, 6}  # vector types whose vector is exactly the bounding box
 
 ANNOTATION_COLUMNS = (
     "id", "image_id", "image_set_id", "unique_identifier", "user_id", "last_editor_id", "time",
-    "last_edit_time", "revision", "verified_count", "annotation_type_id", "vector", "frame",
+    "last_edit_time", "revision", "position", "action", "verified_count", "annotation_type_id",
+    "vector", "frame",
     "x_min", "y_min", "x_max", "y_max", "description", "meta_data", "deleted", "concealed",
     "blurred",
-)  # fmt: skip
-REVISION_COLUMNS = (
-    "id", "annotation_id", "image_id", "image_set_id", "unique_identifier", "revision", "action",
-    "user_id", "time", "annotation_type_id", "vector", "frame", "x_min", "y_min", "x_max",
-    "y_max", "description", "meta_data", "deleted", "concealed", "blurred",
 )  # fmt: skip
 PG_TYPES = {
     "id": "int8", "annotation_id": "int8", "image_id": "int4", "image_set_id": "int4",
     "unique_identifier": "text", "user_id": "int4", "last_editor_id": "int4",
     "time": "timestamptz", "last_edit_time": "timestamptz", "revision": "int4",
-    "verified_count": "int4", "annotation_type_id": "int4", "action": "text",
+    "verified_count": "int4", "annotation_type_id": "int4", "action": "text", "position": "int8",
     # jsonb's binary form is a version byte (1) and the JSON text; we send it as raw bytes
     "vector": "bytea", "meta_data": "bytea", "frame": "int4", "x_min": "float8",
     "y_min": "float8", "x_max": "float8", "y_max": "float8", "description": "text",
@@ -76,7 +72,7 @@ def to_frame(rows: Any) -> pd.DataFrame:
     )
 
 
-def _ints(df: pd.DataFrame, name: str, default: int | None = None) -> np.ndarray:
+def ints(df: pd.DataFrame, name: str, default: int | None = None) -> np.ndarray:
     if name not in df:
         if default is None:
             raise BadInput(f"{name}: the column is required", field=name)
@@ -178,9 +174,8 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
             field=unknown[0],
         )
     n = len(df)
-    image_ids = _ints(df, "image")
-    type_ids = _ints(df, "annotation_type")
-    rows_img = [images[int(i)] for i in image_ids] if n < 50_000 else None
+    image_ids = ints(df, "image")
+    type_ids = ints(df, "annotation_type")
     img_index = pd.Index(list(images))
     pos = img_index.get_indexer(image_ids)
     widths = np.array([images[i].width for i in img_index], dtype=np.float64)[pos]
@@ -210,7 +205,7 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
             raise BadInput("annotation_type: its node_count does not fit a box", field="annotation_type")
         geometry = _boxes(df, widths, heights, vtypes)
     vector_frames = geometry.pop("vector_frames", None)
-    frames = _ints(df, "frame", 1)
+    frames = ints(df, "frame", 1)
     if vector_frames is not None:
         frames = np.array([vf or f for vf, f in zip(vector_frames, frames.tolist())], dtype=np.int64)
     if (frames < 1).any():
@@ -235,7 +230,6 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
     if "meta_data" in df:
         meta = [None if v is None else json.dumps(check_meta(v, f"meta_data (row {i})"))
                 for i, v in enumerate(df["meta_data"].tolist())]  # fmt: skip
-    del rows_img
     counts = pd.Series(sets).value_counts()
     return Prepared(
         n=n,
@@ -249,44 +243,39 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
     )
 
 
-def _allocate(s: Session, table: str, n: int, postgres: bool) -> list[int]:  # noqa: FBT001
+def _allocate(s: Session, n: int, postgres: bool) -> list[int]:  # noqa: FBT001
     if postgres:
         query = sa.text(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"
+            "SELECT array_agg(v ORDER BY v) FROM (SELECT nextval("
+            "pg_get_serial_sequence('annotations', 'id')) AS v FROM generate_series(1, :n)) AS q"
         )
-        return sorted(s.scalars(query, {"n": n}))
-    start = s.scalar(sa.text(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0  # noqa: S608
+        return list(s.scalar(query, {"n": n}) or [])
+    start = s.scalar(sa.text("SELECT coalesce(max(id), 0) FROM annotations")) or 0
     return list(range(start + 1, start + n + 1))
 
 
-def write(s: Session, batch: Prepared, *, user_id: int, postgres: bool) -> tuple[list[int], int]:
-    """Insert a prepared batch and its first revisions; return (ids, last history position)."""
+def write(s: Session, batch: Prepared, *, user_id: int, position: int, postgres: bool) -> list[int]:
+    """Insert a prepared batch as annotations at history ``position``; return their ids."""
     n = batch.n
     now = dt.datetime.now(dt.timezone.utc)
-    ids = _allocate(s, "annotations", n, postgres)
-    positions = _allocate(s, "annotation_revisions", n, postgres)
+    ids = _allocate(s, n, postgres)
     c = batch.columns
     x_cols = [c[name] if not isinstance(c[name], np.ndarray) else c[name].tolist() for name in BBOX]
     stamp: Any = now if postgres else now.replace(tzinfo=None).isoformat(sep=" ")
     const = {
         "user_id": [user_id] * n, "last_editor_id": [user_id] * n, "time": [stamp] * n,
         "last_edit_time": [stamp] * n, "revision": [1] * n, "verified_count": [0] * n,
-        "deleted": [False] * n, "action": ["create"] * n,
+        "deleted": [False] * n, "action": ["create"] * n, "position": [position] * n,
     }  # fmt: skip
-    data = {**c, **const, **dict(zip(BBOX, x_cols))}
+    data = {**c, **const, **dict(zip(BBOX, x_cols)), "id": ids}
+    raw = s.connection().connection.driver_connection
     if postgres:
         for name in ("vector", "meta_data"):
             data[name] = [None if v is None else b"\x01" + v.encode() for v in data[name]]
-    ann = {**data, "id": ids}
-    rev = {**data, "id": positions, "annotation_id": ids}
-    raw = s.connection().connection.driver_connection
-    if postgres:
-        _copy(raw, "annotations", ANNOTATION_COLUMNS, ann)
-        _copy(raw, "annotation_revisions", REVISION_COLUMNS, rev)
+        _copy(raw, "annotations", ANNOTATION_COLUMNS, data)
     else:
-        _executemany(raw, "annotations", ANNOTATION_COLUMNS, ann)
-        _executemany(raw, "annotation_revisions", REVISION_COLUMNS, rev)
-    return ids, positions[-1]
+        _executemany(raw, "annotations", ANNOTATION_COLUMNS, data)
+    return ids
 
 
 def _copy(raw: Any, table: str, columns: tuple[str, ...], data: dict[str, Any]) -> None:

@@ -193,10 +193,7 @@ class ExtrasMixin(SqlBase):
             )
             if clash is not None:
                 raise Conflict(f"name: set {set_row.name!r} has a version {label!r} already")
-            if self._shared.postgres:
-                # wait for writers that hold history positions but have not committed yet
-                s.execute(sa.text("LOCK TABLE annotation_revisions IN SHARE MODE"))
-            position = s.scalar(sa.select(sa.func.coalesce(sa.func.max(m.RevisionRow.id), 0)))
+            position = self._committed_position(s)
             images = list(
                 s.scalars(
                     sa.select(m.ImageRow.id)

@@ -1,7 +1,8 @@
 """Bulk annotation reads of the SqlStore: filters, versions (time travel) and viewports.
 
-A version read picks, for every annotation of the set, its newest revision at or before the
-version's history position, restricted to the version's images. Viewport reads use the spatial
+A version read at history position P takes each annotation's current row when it was written at
+or before P, else the superseded state that was current at P (``position <= P < superseded``),
+restricted to the version's images. Viewport reads use the spatial
 index: GiST ``box && box`` on PostgreSQL, the R*Tree ``annotations_rtree`` on SQLite, each
 refined with exact comparisons on the bounding-box columns.
 """
@@ -121,22 +122,28 @@ class ReadMixin(SqlBase):
     ) -> Any:  # fmt: skip
         row = self._version_row(s, version)
         set_row = self._set(s, row.image_set_id)
-        newest = (
-            sa.select(sa.func.max(R.c.id))
-            .where(R.c.image_set_id == set_row.id, R.c.id <= row.position)
-            .group_by(R.c.annotation_id)
-        )
         images = [int(i) for i in row.images or []]
         if image is not None:
             image_id = self._image(s, image).id
             images = [i for i in images if i == image_id]
-        query = (
+        position = row.position
+        current = sa.select(*_current_columns(with_vector)).where(
+            A.c.image_set_id == set_row.id, A.c.position <= position, A.c.image_id.in_(images)
+        )
+        older = (
             sa.select(*_version_columns(with_vector))
             .select_from(R.join(A, A.c.id == R.c.annotation_id))
-            .where(R.c.id.in_(newest), R.c.image_id.in_(images))
+            .where(
+                R.c.image_set_id == set_row.id, R.c.position <= position,
+                R.c.superseded > position, R.c.image_id.in_(images),
+            )  # fmt: skip
         )
-        query = self._filters(s, query, R, [set_row.id], annotation_type, user, min_verifications, deleted)
-        return self._finish(s, query.order_by(R.c.annotation_id), with_vector, fmt)
+        args = ([set_row.id], annotation_type, user, min_verifications, deleted)
+        current = self._filters(s, current, A, *args)
+        older = self._filters(s, older, R, *args)
+        both = sa.union_all(current, older).subquery()
+        query = sa.select(*both.c).order_by(both.c.id)
+        return self._finish(s, query, with_vector, fmt)
 
     def annotations_in(
         self,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 12:03:06.874536
+Create Date: 2026-11-23 12:12:52.915692
 """
 
 from __future__ import annotations
@@ -18,6 +18,96 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "annotation_revisions",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("annotation_id", sa.BigInteger(), nullable=False),
+        sa.Column("image_id", sa.Integer(), nullable=False),
+        sa.Column("image_set_id", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=8), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("superseded", sa.BigInteger(), nullable=False),
+        sa.Column("annotation_type_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "vector",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("frame", sa.Integer(), nullable=False),
+        sa.Column("x_min", sa.Float(), nullable=True),
+        sa.Column("y_min", sa.Float(), nullable=True),
+        sa.Column("x_max", sa.Float(), nullable=True),
+        sa.Column("y_max", sa.Float(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column(
+            "meta_data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("concealed", sa.Boolean(), nullable=False),
+        sa.Column("blurred", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_annotation_revisions")),
+        sa.UniqueConstraint(
+            "annotation_id", "revision", name=op.f("uq_annotation_revisions_annotation_id")
+        ),
+    )
+    with op.batch_alter_table("annotation_revisions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_annotation_revisions_set_superseded", ["image_set_id", "superseded"], unique=False
+        )
+
+    op.create_table(
+        "annotations",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("image_id", sa.Integer(), nullable=False),
+        sa.Column("image_set_id", sa.Integer(), nullable=False),
+        sa.Column("unique_identifier", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("last_editor_id", sa.Integer(), nullable=True),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_edit_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("action", sa.String(length=8), nullable=False),
+        sa.Column("verified_count", sa.Integer(), nullable=False),
+        sa.Column("annotation_type_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "vector",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("frame", sa.Integer(), nullable=False),
+        sa.Column("x_min", sa.Float(), nullable=True),
+        sa.Column("y_min", sa.Float(), nullable=True),
+        sa.Column("x_max", sa.Float(), nullable=True),
+        sa.Column("y_max", sa.Float(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column(
+            "meta_data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("concealed", sa.Boolean(), nullable=False),
+        sa.Column("blurred", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_annotations")),
+        sa.UniqueConstraint("image_id", "unique_identifier", name=op.f("uq_annotations_image_id")),
+    )
+    with op.batch_alter_table("annotations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_annotations_image_set_id"), ["image_set_id"], unique=False
+        )
+
+    op.create_table(
+        "history_clock",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_history_clock")),
+    )
     op.create_table(
         "teams",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -35,6 +125,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
+    op.create_table(
+        "annotation_media_files",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("annotation_id", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("media_file_type", sa.Integer(), nullable=False),
+        sa.Column("file", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["annotation_id"],
+            ["annotations.id"],
+            name=op.f("fk_annotation_media_files_annotation_id_annotations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_annotation_media_files")),
+    )
+    with op.batch_alter_table("annotation_media_files", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_annotation_media_files_annotation_id"), ["annotation_id"], unique=False
+        )
+
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -96,6 +206,30 @@ def upgrade() -> None:
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_products_team_id"), ["team_id"], unique=False)
 
+    op.create_table(
+        "verifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("annotation_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["annotation_id"],
+            ["annotations.id"],
+            name=op.f("fk_verifications_annotation_id_annotations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_verifications_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_verifications")),
+        sa.UniqueConstraint(
+            "annotation_id", "user_id", name=op.f("uq_verifications_annotation_id")
+        ),
+    )
     op.create_table(
         "annotation_types",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -249,78 +383,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "annotations",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("image_id", sa.Integer(), nullable=False),
-        sa.Column("image_set_id", sa.Integer(), nullable=False),
-        sa.Column("unique_identifier", sa.String(length=64), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("last_editor_id", sa.Integer(), nullable=True),
-        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_edit_time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("verified_count", sa.Integer(), nullable=False),
-        sa.Column("annotation_type_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "vector",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column("frame", sa.Integer(), nullable=False),
-        sa.Column("x_min", sa.Float(), nullable=True),
-        sa.Column("y_min", sa.Float(), nullable=True),
-        sa.Column("x_max", sa.Float(), nullable=True),
-        sa.Column("y_max", sa.Float(), nullable=True),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column(
-            "meta_data",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column("deleted", sa.Boolean(), nullable=False),
-        sa.Column("concealed", sa.Boolean(), nullable=False),
-        sa.Column("blurred", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["annotation_type_id"],
-            ["annotation_types.id"],
-            name=op.f("fk_annotations_annotation_type_id_annotation_types"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["image_id"],
-            ["images.id"],
-            name=op.f("fk_annotations_image_id_images"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["image_set_id"],
-            ["image_sets.id"],
-            name=op.f("fk_annotations_image_set_id_image_sets"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["last_editor_id"],
-            ["users.id"],
-            name=op.f("fk_annotations_last_editor_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_annotations_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_annotations")),
-        sa.UniqueConstraint("image_id", "unique_identifier", name=op.f("uq_annotations_image_id")),
-    )
-    with op.batch_alter_table("annotations", schema=None) as batch_op:
-        batch_op.create_index("ix_annotations_image_id_frame", ["image_id", "frame"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_annotations_image_set_id"), ["image_set_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_annotations_user_id"), ["user_id"], unique=False)
-
-    op.create_table(
         "image_actions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("image_id", sa.Integer(), nullable=False),
@@ -401,140 +463,14 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_version_artefacts_version_id"), ["version_id"], unique=False
         )
-
-    op.create_table(
-        "annotation_media_files",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("annotation_id", sa.BigInteger(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("media_file_type", sa.Integer(), nullable=False),
-        sa.Column("file", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["annotation_id"],
-            ["annotations.id"],
-            name=op.f("fk_annotation_media_files_annotation_id_annotations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_annotation_media_files")),
-    )
-    with op.batch_alter_table("annotation_media_files", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_annotation_media_files_annotation_id"), ["annotation_id"], unique=False
-        )
-
-    op.create_table(
-        "annotation_revisions",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("annotation_id", sa.BigInteger(), nullable=False),
-        sa.Column("image_id", sa.Integer(), nullable=False),
-        sa.Column("image_set_id", sa.Integer(), nullable=False),
-        sa.Column("unique_identifier", sa.String(length=64), nullable=False),
-        sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("action", sa.String(length=8), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("annotation_type_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "vector",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column("frame", sa.Integer(), nullable=False),
-        sa.Column("x_min", sa.Float(), nullable=True),
-        sa.Column("y_min", sa.Float(), nullable=True),
-        sa.Column("x_max", sa.Float(), nullable=True),
-        sa.Column("y_max", sa.Float(), nullable=True),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column(
-            "meta_data",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column("deleted", sa.Boolean(), nullable=False),
-        sa.Column("concealed", sa.Boolean(), nullable=False),
-        sa.Column("blurred", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["annotation_id"],
-            ["annotations.id"],
-            name=op.f("fk_annotation_revisions_annotation_id_annotations"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["annotation_type_id"],
-            ["annotation_types.id"],
-            name=op.f("fk_annotation_revisions_annotation_type_id_annotation_types"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["image_id"],
-            ["images.id"],
-            name=op.f("fk_annotation_revisions_image_id_images"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["image_set_id"],
-            ["image_sets.id"],
-            name=op.f("fk_annotation_revisions_image_set_id_image_sets"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_annotation_revisions_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_annotation_revisions")),
-        sa.UniqueConstraint(
-            "annotation_id", "revision", name=op.f("uq_annotation_revisions_annotation_id")
-        ),
-    )
-    with op.batch_alter_table("annotation_revisions", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_annotation_revisions_annotation_id", ["annotation_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_annotation_revisions_set_annotation_id",
-            ["image_set_id", "annotation_id", "id"],
-            unique=False,
-        )
-
-    op.create_table(
-        "verifications",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("annotation_id", sa.BigInteger(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("verified", sa.Boolean(), nullable=False),
-        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["annotation_id"],
-            ["annotations.id"],
-            name=op.f("fk_verifications_annotation_id_annotations"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_verifications_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_verifications")),
-        sa.UniqueConstraint(
-            "annotation_id", "user_id", name=op.f("uq_verifications_annotation_id")
-        ),
-    )
+    op.execute("INSERT INTO history_clock (id, position) VALUES (1, 0)")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE SEQUENCE history_position_seq AS bigint")
 
 
 def downgrade() -> None:
-    op.drop_table("verifications")
-    with op.batch_alter_table("annotation_revisions", schema=None) as batch_op:
-        batch_op.drop_index("ix_annotation_revisions_set_annotation_id")
-        batch_op.drop_index("ix_annotation_revisions_annotation_id")
-
-    op.drop_table("annotation_revisions")
-    with op.batch_alter_table("annotation_media_files", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_annotation_media_files_annotation_id"))
-
-    op.drop_table("annotation_media_files")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP SEQUENCE IF EXISTS history_position_seq")
     with op.batch_alter_table("version_artefacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_version_artefacts_version_id"))
 
@@ -544,12 +480,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_image_actions_image_id"))
 
     op.drop_table("image_actions")
-    with op.batch_alter_table("annotations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_annotations_user_id"))
-        batch_op.drop_index(batch_op.f("ix_annotations_image_set_id"))
-        batch_op.drop_index("ix_annotations_image_id_frame")
-
-    op.drop_table("annotations")
     with op.batch_alter_table("versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_versions_image_set_id"))
 
@@ -567,6 +497,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_annotation_types_product_id"))
 
     op.drop_table("annotation_types")
+    op.drop_table("verifications")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_products_team_id"))
 
@@ -580,5 +511,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
 
     op.drop_table("api_tokens")
+    with op.batch_alter_table("annotation_media_files", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_annotation_media_files_annotation_id"))
+
+    op.drop_table("annotation_media_files")
     op.drop_table("users")
     op.drop_table("teams")
+    op.drop_table("history_clock")
+    with op.batch_alter_table("annotations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_annotations_image_set_id"))
+
+    op.drop_table("annotations")
+    with op.batch_alter_table("annotation_revisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_annotation_revisions_set_superseded")
+
+    op.drop_table("annotation_revisions")

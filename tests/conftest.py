@@ -103,7 +103,7 @@ def make_pyramid(tmp_path_factory: pytest.TempPathFactory) -> SlideFactory:
     deterministic pattern (gradients plus a grid of dark squares, so tiles differ from each other)
     and caches files by their arguments for the whole session.
     """
-    import pyvips
+    from exact_lab.tiles.synthetic import make_synthetic_slide
 
     folder = tmp_path_factory.mktemp("pyramids")
     made: dict[tuple[object, ...], Path] = {}
@@ -120,31 +120,15 @@ def make_pyramid(tmp_path_factory: pytest.TempPathFactory) -> SlideFactory:
         key = (width, height, tile, mpp, aperio, quality)
         if key in made:
             return made[key]
-        xy = pyvips.Image.xyz(width, height)
-        x, y = xy[0], xy[1]
-        red = (x * 255 / max(width - 1, 1)).cast("uchar")
-        green = (y * 255 / max(height - 1, 1)).cast("uchar")
-        squares = (((x / 97).floor() + (y / 89).floor()) % 2 == 0).ifthenelse(60, 220).cast("uchar")
-        image = red.bandjoin([green, squares]).copy(interpretation="srgb")
-        pixels_per_mm = 1000.0 / mpp
-        if aperio:
-            description = (
-                f"Aperio Image Library v12.0.0\r\n{width}x{height} [0,0 {width}x{height}] "
-                f"({tile}x{tile}) JPEG/RGB Q={quality}|AppMag = 40|MPP = {mpp}"
-            )
-            image = image.copy()
-            image.set_type(pyvips.GValue.gstr_type, "image-description", description)
-        path = folder / f"pyramid-{width}x{height}-t{tile}-{'aperio' if aperio else 'generic'}.tiff"
-        image.tiffsave(
-            str(path),
-            tile=True,
-            tile_width=tile,
-            tile_height=tile,
-            pyramid=True,
-            compression="jpeg",
-            Q=quality,
-            xres=pixels_per_mm,
-            yres=pixels_per_mm,
+        name = f"pyramid-{width}x{height}-t{tile}-q{quality}-{'aperio' if aperio else 'generic'}"
+        path = make_synthetic_slide(
+            folder / f"{name}.tiff",
+            width,
+            height,
+            tile=tile,
+            mpp=mpp,
+            aperio=aperio,
+            quality=quality,
         )
         made[key] = path
         return path

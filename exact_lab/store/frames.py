@@ -76,7 +76,9 @@ def build_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool = True) -> p
     for name in _BOOL:
         frame[name] = frame[name].astype(bool)
     for name in _TIME:
-        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601").astype(
+            "datetime64[ns, UTC]"
+        )
     return frame
 
 
@@ -93,4 +95,9 @@ def to_arrow(frame: pd.DataFrame) -> Any:
     for name in ("vector", "meta_data"):
         if name in out:
             out[name] = [None if v is None else json.dumps(v) for v in out[name].tolist()]
-    return pa.Table.from_pandas(out, preserve_index=False)
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    fields = [
+        pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))

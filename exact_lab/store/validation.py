@@ -95,48 +95,49 @@ def check_vector(
     tuple or None
         ``(x_min, y_min, x_max, y_max)``.
     """
+    name = field.split(" (")[0]  # "vector (row 3)" -> "vector"
     if vector is None:
         return None
     if not isinstance(vector, dict):
         raise BadInput(
             f"{field}: expected a dict like {{'x1': 10, 'y1': 20, ...}} or None, "
             f"got {type(vector).__name__}",
-            field=field,
+            field=name,
         )
     minimum, exact, label = node_rule(vector_type)
     if vector_type == 7:  # noqa: PLR2004 - GLOBAL
-        raise BadInput(f"{field}: {label} has no vector; pass None", field=field)
+        raise BadInput(f"{field}: {label} has no vector; pass None", field=name)
     xs: dict[int, float] = {}
     ys: dict[int, float] = {}
     for key, value in vector.items():
         if key == "frame":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise BadInput(f"{field}: 'frame' must be an integer >= 1, got {value!r}", field=field)
+                raise BadInput(f"{field}: 'frame' must be an integer >= 1, got {value!r}", field=name)
             continue
         match = _KEY.match(str(key))
         if match is None:
             raise BadInput(
                 f"{field}: unexpected key {key!r}; keys are x1, y1, x2, y2, ... and 'frame'",
-                field=field,
+                field=name,
             )
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise BadInput(f"{field}: {key} must be a finite number, got {value!r}", field=field)
+            raise BadInput(f"{field}: {key} must be a finite number, got {value!r}", field=name)
         (xs if match.group(1) == "x" else ys)[int(match.group(2))] = float(value)
     nodes = len(xs)
     if set(xs) != set(ys) or set(xs) != set(range(1, nodes + 1)):
         raise BadInput(
             f"{field}: keys must pair up as x1..xN and y1..yN without gaps, got {sorted(vector)}",
-            field=field,
+            field=name,
         )
     if nodes > MAX_NODES:
-        raise BadInput(f"{field}: {nodes} nodes exceed the limit of {MAX_NODES}", field=field)
+        raise BadInput(f"{field}: {nodes} nodes exceed the limit of {MAX_NODES}", field=name)
     if nodes < minimum:
-        raise BadInput(f"{field}: {label} needs at least {minimum} nodes, got {nodes}", field=field)
+        raise BadInput(f"{field}: {label} needs at least {minimum} nodes, got {nodes}", field=name)
     if exact is not None and nodes != exact:
-        raise BadInput(f"{field}: {label} needs exactly {exact} nodes, got {nodes}", field=field)
+        raise BadInput(f"{field}: {label} needs exactly {exact} nodes, got {nodes}", field=name)
     if node_count > 0 and nodes != node_count:
         raise BadInput(
-            f"{field}: this annotation type demands {node_count} nodes, got {nodes}", field=field
+            f"{field}: this annotation type demands {node_count} nodes, got {nodes}", field=name
         )
     x_min, x_max = min(xs.values()), max(xs.values())
     y_min, y_max = min(ys.values()), max(ys.values())
@@ -144,7 +145,7 @@ def check_vector(
         raise BadInput(
             f"{field}: coordinates ({x_min:g}, {y_min:g})-({x_max:g}, {y_max:g}) lie outside "
             f"the image (0, 0)-({width}, {height})",
-            field=field,
+            field=name,
         )
     return (x_min, y_min, x_max, y_max)
 

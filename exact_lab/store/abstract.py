@@ -246,7 +246,9 @@ class Store(abc.ABC):
         """Delete an image set without images (admins)."""
 
     @abc.abstractmethod
-    def add_image(self, image_set: Ref, name: str, *, width: int, height: int, **fields: Any) -> Image:
+    def add_image(
+        self, image_set: Ref, name: str, *, width: int, height: int, **fields: Any
+    ) -> Image:
         """Register an image (members): ``name`` is the public pseudonymised name; fields are
         original_name, path, mpp, objective_power, frames, depth, channels, image_type,
         default_frame, checksum (the tiles package computes them)."""
@@ -269,7 +271,9 @@ class Store(abc.ABC):
 
     # ------------------------------------------------------------------ annotations
     @abc.abstractmethod
-    def add_annotations(self, rows: pd.DataFrame | pa.Table | Sequence[dict[str, Any]]) -> list[int]:
+    def add_annotations(
+        self, rows: pd.DataFrame | pa.Table | Sequence[dict[str, Any]]
+    ) -> list[int]:
         """Add many annotations atomically; return their ids in input order.
 
         Columns: ``image``, ``annotation_type`` and either ``vector`` (EXACT dicts or None) or
@@ -292,7 +296,9 @@ class Store(abc.ABC):
         """One annotation."""
 
     @abc.abstractmethod
-    def update_annotation(self, annotation: Ref, *, base_revision: int, **changes: Any) -> Annotation:
+    def update_annotation(
+        self, annotation: Ref, *, base_revision: int, **changes: Any
+    ) -> Annotation:
         """Change annotation_type, vector, description, meta_data, deleted, concealed, blurred.
 
         Raises Conflict when the annotation's revision is no longer ``base_revision``.

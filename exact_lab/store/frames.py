@@ -47,10 +47,29 @@ import pandas as pd
 __all__ = ["COLUMNS", "build_frame", "empty_frame", "to_arrow"]
 
 COLUMNS = (
-    "id", "image", "image_set", "annotation_type", "vector", "frame", "x_min", "y_min", "x_max",
-    "y_max", "unique_identifier", "description", "meta_data", "user", "last_editor", "time",
-    "last_edit_time", "deleted", "concealed", "blurred", "revision", "verified_count",
-)  # fmt: skip
+    "id",
+    "image",
+    "image_set",
+    "annotation_type",
+    "vector",
+    "frame",
+    "x_min",
+    "y_min",
+    "x_max",
+    "y_max",
+    "unique_identifier",
+    "description",
+    "meta_data",
+    "user",
+    "last_editor",
+    "time",
+    "last_edit_time",
+    "deleted",
+    "concealed",
+    "blurred",
+    "revision",
+    "verified_count",
+)
 _INT = ("id", "image", "image_set", "annotation_type", "frame", "revision", "verified_count")
 _NULLABLE_INT = ("user", "last_editor")
 _FLOAT = ("x_min", "y_min", "x_max", "y_max")

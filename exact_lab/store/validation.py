@@ -112,7 +112,9 @@ def check_vector(
     for key, value in vector.items():
         if key == "frame":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise BadInput(f"{field}: 'frame' must be an integer >= 1, got {value!r}", field=name)
+                raise BadInput(
+                    f"{field}: 'frame' must be an integer >= 1, got {value!r}", field=name
+                )
             continue
         match = _KEY.match(str(key))
         if match is None:
@@ -120,7 +122,11 @@ def check_vector(
                 f"{field}: unexpected key {key!r}; keys are x1, y1, x2, y2, ... and 'frame'",
                 field=name,
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise BadInput(f"{field}: {key} must be a finite number, got {value!r}", field=name)
         (xs if match.group(1) == "x" else ys)[int(match.group(2))] = float(value)
     nodes = len(xs)

@@ -30,7 +30,15 @@ try:
     _INTEGRITY = (*_INTEGRITY, psycopg.IntegrityError)
 except ImportError:  # pragma: no cover - psycopg is a dependency
     pass
-UPDATABLE = {"annotation_type", "vector", "description", "meta_data", "deleted", "concealed", "blurred"}
+UPDATABLE = {
+    "annotation_type",
+    "vector",
+    "description",
+    "meta_data",
+    "deleted",
+    "concealed",
+    "blurred",
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,9 @@ class AnnotationWriteMixin(SqlBase):
             out[row.id] = _ImageInfo(row.width, row.height, set_row.id, set_row.team_id)
         return out
 
-    def _type_infos(self, s: Session, type_ids: Iterable[int]) -> dict[int, tuple[m.AnnotationTypeRow, int]]:
+    def _type_infos(
+        self, s: Session, type_ids: Iterable[int]
+    ) -> dict[int, tuple[m.AnnotationTypeRow, int]]:
         out: dict[int, tuple[m.AnnotationTypeRow, int]] = {}
         for type_id in type_ids:
             row, product = self._type(s, int(type_id))
@@ -89,24 +99,36 @@ class AnnotationWriteMixin(SqlBase):
             for set_id, count in batch.image_sets.items():
                 subset = [i for i, sid in zip(ids, batch.columns["image_set_id"]) if sid == set_id]
                 image_ids = {
-                    img for img, sid in zip(batch.columns["image_id"], batch.columns["image_set_id"])
+                    img
+                    for img, sid in zip(batch.columns["image_id"], batch.columns["image_set_id"])
                     if sid == set_id
-                }  # fmt: skip
+                }
                 self._emit(
-                    s, "annotation", "created",
-                    team=images[next(iter(image_ids))].team_id, image_set=set_id,
+                    s,
+                    "annotation",
+                    "created",
+                    team=images[next(iter(image_ids))].team_id,
+                    image_set=set_id,
                     image=next(iter(image_ids)) if len(image_ids) == 1 else None,
-                    ids=subset if count <= MAX_IDS else (), count=count, position=position,
-                )  # fmt: skip
+                    ids=subset if count <= MAX_IDS else (),
+                    count=count,
+                    position=position,
+                )
             return ids
 
     def _check_state(
-        self, s: Session, image: m.ImageRow, changes: dict[str, Any], current: m.AnnotationRow | None
+        self,
+        s: Session,
+        image: m.ImageRow,
+        changes: dict[str, Any],
+        current: m.AnnotationRow | None,
     ) -> dict[str, Any]:
         """Validate changed state fields and return column values (bbox included)."""
         extra = sorted(set(changes) - UPDATABLE)
         if extra:
-            raise BadInput(f"{extra[0]}: not a changeable field ({sorted(UPDATABLE)})", field=extra[0])
+            raise BadInput(
+                f"{extra[0]}: not a changeable field ({sorted(UPDATABLE)})", field=extra[0]
+            )
         out: dict[str, Any] = {}
         type_id = changes.get("annotation_type", current.annotation_type_id if current else None)
         if type_id is None:
@@ -120,11 +142,16 @@ class AnnotationWriteMixin(SqlBase):
             )
         out["annotation_type_id"] = type_row.id
         if "vector" in changes or "annotation_type" in changes:
-            vector = changes["vector"] if "vector" in changes else (current.vector if current else None)
+            vector = (
+                changes["vector"] if "vector" in changes else (current.vector if current else None)
+            )
             box = check_vector(
-                vector, vector_type=type_row.vector_type, node_count=type_row.node_count,
-                width=image.width, height=image.height,
-            )  # fmt: skip
+                vector,
+                vector_type=type_row.vector_type,
+                node_count=type_row.node_count,
+                width=image.width,
+                height=image.height,
+            )
             out["vector"] = vector
             out["x_min"], out["y_min"], out["x_max"], out["y_max"] = box or (None,) * 4
             if isinstance(vector, dict) and "frame" in vector:
@@ -144,11 +171,17 @@ class AnnotationWriteMixin(SqlBase):
         """Move the current state of ``row`` into the history, replaced at ``position``."""
         s.add(
             m.RevisionRow(
-                annotation_id=row.id, image_id=row.image_id, image_set_id=row.image_set_id,
-                revision=row.revision, action=row.action, user_id=row.last_editor_id,
-                time=row.last_edit_time, position=row.position, superseded=position,
+                annotation_id=row.id,
+                image_id=row.image_id,
+                image_set_id=row.image_set_id,
+                revision=row.revision,
+                action=row.action,
+                user_id=row.last_editor_id,
+                time=row.last_edit_time,
+                position=row.position,
+                superseded=position,
                 **convert_state_columns(row),
-            )  # fmt: skip
+            )
         )
         s.flush()
 
@@ -166,9 +199,13 @@ class AnnotationWriteMixin(SqlBase):
             sa.update(m.AnnotationRow)
             .where(m.AnnotationRow.id == row.id, m.AnnotationRow.revision == base)
             .values(
-                **values, revision=base + 1, position=position, action=action,
-                last_editor_id=self._uid(), last_edit_time=m.utcnow(),
-            )  # fmt: skip
+                **values,
+                revision=base + 1,
+                position=position,
+                action=action,
+                last_editor_id=self._uid(),
+                last_edit_time=m.utcnow(),
+            )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]  # pragma: no cover - row locked
@@ -176,13 +213,20 @@ class AnnotationWriteMixin(SqlBase):
         s.refresh(row)
         set_row = s.get_one(m.ImageSetRow, row.image_set_id)
         self._emit(
-            s, "annotation", "deleted" if action == "delete" else "updated",
-            team=set_row.team_id, image_set=row.image_set_id, image=row.image_id, ids=(row.id,),
+            s,
+            "annotation",
+            "deleted" if action == "delete" else "updated",
+            team=set_row.team_id,
+            image_set=row.image_set_id,
+            image=row.image_id,
+            ids=(row.id,),
             position=position,
-        )  # fmt: skip
+        )
         return convert.annotation(row)
 
-    def update_annotation(self, annotation: Ref, *, base_revision: int, **changes: Any) -> Annotation:
+    def update_annotation(
+        self, annotation: Ref, *, base_revision: int, **changes: Any
+    ) -> Annotation:
         """Change an annotation; a stale ``base_revision`` raises Conflict."""
         if isinstance(base_revision, bool) or not isinstance(base_revision, int):
             raise BadInput("base_revision: expected the revision you read", field="base_revision")
@@ -210,18 +254,30 @@ class AnnotationWriteMixin(SqlBase):
                 changes.setdefault("deleted", False)
                 values = self._check_state(s, image_row, changes, None)
                 row = m.AnnotationRow(
-                    image_id=image_row.id, image_set_id=image_row.image_set_id,
-                    unique_identifier=uid, user_id=self._uid(), last_editor_id=self._uid(),
-                    revision=1, position=self._next_position(s), action="create", **values,
-                )  # fmt: skip
+                    image_id=image_row.id,
+                    image_set_id=image_row.image_set_id,
+                    unique_identifier=uid,
+                    user_id=self._uid(),
+                    last_editor_id=self._uid(),
+                    revision=1,
+                    position=self._next_position(s),
+                    action="create",
+                    **values,
+                )
                 s.add(row)
                 s.flush()
                 position = row.position
                 set_row = s.get_one(m.ImageSetRow, row.image_set_id)
                 self._emit(
-                    s, "annotation", "created", team=set_row.team_id, image_set=row.image_set_id,
-                    image=row.image_id, ids=(row.id,), position=position,
-                )  # fmt: skip
+                    s,
+                    "annotation",
+                    "created",
+                    team=set_row.team_id,
+                    image_set=row.image_set_id,
+                    image=row.image_id,
+                    ids=(row.id,),
+                    position=position,
+                )
                 return convert.annotation(row), True
             row = self._annotation(s, existing, lock=True)
             changes.setdefault("deleted", False)
@@ -261,10 +317,18 @@ class AnnotationWriteMixin(SqlBase):
             for rev in states:
                 new = convert.state(rev)
                 out.append(
-                    Revision(rev.position, row.id, rev.revision, rev.action,
-                             rev.user_id if isinstance(rev, m.RevisionRow) else rev.last_editor_id,
-                             convert.utc(rev.time if isinstance(rev, m.RevisionRow)
-                                         else rev.last_edit_time), old, new)  # fmt: skip
+                    Revision(
+                        rev.position,
+                        row.id,
+                        rev.revision,
+                        rev.action,
+                        rev.user_id if isinstance(rev, m.RevisionRow) else rev.last_editor_id,
+                        convert.utc(
+                            rev.time if isinstance(rev, m.RevisionRow) else rev.last_edit_time
+                        ),
+                        old,
+                        new,
+                    )
                 )
                 old = new
             return out
@@ -277,6 +341,18 @@ def _action(row: m.AnnotationRow, values: dict[str, Any]) -> str:
 
 def convert_state_columns(row: m.AnnotationRow) -> dict[str, Any]:
     """The state columns of an annotation row, keyed by column name."""
-    names = ("annotation_type_id", "vector", "frame", "x_min", "y_min", "x_max", "y_max",
-             "description", "meta_data", "deleted", "concealed", "blurred")  # fmt: skip
+    names = (
+        "annotation_type_id",
+        "vector",
+        "frame",
+        "x_min",
+        "y_min",
+        "x_max",
+        "y_max",
+        "description",
+        "meta_data",
+        "deleted",
+        "concealed",
+        "blurred",
+    )
     return {name: getattr(row, name) for name in names}

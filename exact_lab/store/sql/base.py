@@ -69,7 +69,9 @@ class SqlBase(Store):
             session.commit()
         except sa.exc.IntegrityError as err:
             session.rollback()
-            raise Conflict(f"the change breaks a uniqueness or reference rule: {err.orig}") from None
+            raise Conflict(
+                f"the change breaks a uniqueness or reference rule: {err.orig}"
+            ) from None
         except BaseException:
             session.rollback()
             raise
@@ -169,7 +171,9 @@ class SqlBase(Store):
             )
         return row
 
-    def _set(self, s: Session, image_set: Ref, *, admin: bool = False, to: str = "") -> m.ImageSetRow:
+    def _set(
+        self, s: Session, image_set: Ref, *, admin: bool = False, to: str = ""
+    ) -> m.ImageSetRow:
         set_id = ref(image_set, "image_set")
         row = s.get(m.ImageSetRow, set_id)
         if row is None or self._role(s, row.team_id) is None:
@@ -222,7 +226,9 @@ class SqlBase(Store):
             raise missing
         return row
 
-    def _product(self, s: Session, product: Ref, *, admin: bool = False, to: str = "") -> m.ProductRow:
+    def _product(
+        self, s: Session, product: Ref, *, admin: bool = False, to: str = ""
+    ) -> m.ProductRow:
         product_id = ref(product, "product")
         row = s.get(m.ProductRow, product_id)
         if row is None or self._role(s, row.team_id) is None:
@@ -253,7 +259,9 @@ class SqlBase(Store):
     def _version_row(self, s: Session, version: Ref) -> m.VersionRow:
         version_id = ref(version, "version")
         row = s.get(m.VersionRow, version_id)
-        message = f"version {version_id} does not exist or you ({self._username}) are not in its team"
+        message = (
+            f"version {version_id} does not exist or you ({self._username}) are not in its team"
+        )
         if row is None:
             raise NotFound(message)
         try:

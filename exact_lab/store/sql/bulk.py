@@ -25,29 +25,77 @@ from exact_lab.errors import BadInput
 from exact_lab.store.validation import MAX_DESCRIPTION, check_meta, check_vector
 
 COLUMNS_IN = {
-    "image", "annotation_type", "vector", "x_min", "y_min", "x_max", "y_max", "frame",
-    "unique_identifier", "description", "meta_data", "concealed", "blurred",
-}  # fmt: skip
+    "image",
+    "annotation_type",
+    "vector",
+    "x_min",
+    "y_min",
+    "x_max",
+    "y_max",
+    "frame",
+    "unique_identifier",
+    "description",
+    "meta_data",
+    "concealed",
+    "blurred",
+}
 BBOX = ("x_min", "y_min", "x_max", "y_max")
 BOX_TYPES = {1, 2, 6}  # vector types whose vector is exactly the bounding box
 
 ANNOTATION_COLUMNS = (
-    "id", "image_id", "image_set_id", "unique_identifier", "user_id", "last_editor_id", "time",
-    "last_edit_time", "revision", "position", "action", "verified_count", "annotation_type_id",
-    "vector", "frame",
-    "x_min", "y_min", "x_max", "y_max", "description", "meta_data", "deleted", "concealed",
+    "id",
+    "image_id",
+    "image_set_id",
+    "unique_identifier",
+    "user_id",
+    "last_editor_id",
+    "time",
+    "last_edit_time",
+    "revision",
+    "position",
+    "action",
+    "verified_count",
+    "annotation_type_id",
+    "vector",
+    "frame",
+    "x_min",
+    "y_min",
+    "x_max",
+    "y_max",
+    "description",
+    "meta_data",
+    "deleted",
+    "concealed",
     "blurred",
-)  # fmt: skip
+)
 PG_TYPES = {
-    "id": "int8", "annotation_id": "int8", "image_id": "int4", "image_set_id": "int4",
-    "unique_identifier": "text", "user_id": "int4", "last_editor_id": "int4",
-    "time": "timestamptz", "last_edit_time": "timestamptz", "revision": "int4",
-    "verified_count": "int4", "annotation_type_id": "int4", "action": "text", "position": "int8",
+    "id": "int8",
+    "annotation_id": "int8",
+    "image_id": "int4",
+    "image_set_id": "int4",
+    "unique_identifier": "text",
+    "user_id": "int4",
+    "last_editor_id": "int4",
+    "time": "timestamptz",
+    "last_edit_time": "timestamptz",
+    "revision": "int4",
+    "verified_count": "int4",
+    "annotation_type_id": "int4",
+    "action": "text",
+    "position": "int8",
     # jsonb's binary form is a version byte (1) and the JSON text; we send it as raw bytes
-    "vector": "bytea", "meta_data": "bytea", "frame": "int4", "x_min": "float8",
-    "y_min": "float8", "x_max": "float8", "y_max": "float8", "description": "text",
-    "deleted": "bool", "concealed": "bool", "blurred": "bool",
-}  # fmt: skip
+    "vector": "bytea",
+    "meta_data": "bytea",
+    "frame": "int4",
+    "x_min": "float8",
+    "y_min": "float8",
+    "x_max": "float8",
+    "y_max": "float8",
+    "description": "text",
+    "deleted": "bool",
+    "concealed": "bool",
+    "blurred": "bool",
+}
 
 
 @dataclass
@@ -109,49 +157,82 @@ def new_uuids(n: int) -> list[str]:
     return chars.view("S36").ravel().astype(str).tolist()
 
 
+def _missing(value: Any) -> bool:
+    """True for None and the NaN pandas puts into gaps of object columns."""
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
 def _fmt(values: np.ndarray) -> pd.Series:
     if np.all(np.mod(values, 1) == 0):
         return pd.Series(values.astype(np.int64)).astype(str)
     return pd.Series(values).astype(str)
 
 
-def _boxes(df: pd.DataFrame, widths: np.ndarray, heights: np.ndarray, vtypes: np.ndarray) -> dict[str, Any]:
+def _boxes(
+    df: pd.DataFrame, widths: np.ndarray, heights: np.ndarray, vtypes: np.ndarray
+) -> dict[str, Any]:
     for name in BBOX:
         if name not in df or not pd.api.types.is_numeric_dtype(df[name]) or df[name].isna().any():
             raise BadInput(f"{name}: expected numbers (without gaps) in every row", field=name)
     x0, y0, x1, y1 = (df[c].to_numpy(dtype=np.float64) for c in BBOX)
     bad_type = ~np.isin(vtypes, list(BOX_TYPES))
     checks = [
-        (bad_type, "annotation_type", "bounding-box columns fit only box, point and fixed-box "
-         "types; give a 'vector' column for other types"),
+        (
+            bad_type,
+            "annotation_type",
+            "bounding-box columns fit only box, point and fixed-box "
+            "types; give a 'vector' column for other types",
+        ),
         (~np.isfinite(x0 + y0 + x1 + y1), "x_min", "coordinates must be finite"),
         ((x1 < x0) | (y1 < y0), "x_max", "x_max/y_max must not be below x_min/y_min"),
-        ((x0 < 0) | (y0 < 0) | (x1 > widths) | (y1 > heights), "x_min",
-         "the box lies outside the image"),
-    ]  # fmt: skip
+        (
+            (x0 < 0) | (y0 < 0) | (x1 > widths) | (y1 > heights),
+            "x_min",
+            "the box lies outside the image",
+        ),
+    ]
     for mask, field, text in checks:
         if mask.any():
             row = int(np.argmax(mask))
             raise BadInput(f"{field} (row {row}): {text}", field=field)
-    vector = ('{"x1": ' + _fmt(x0) + ', "y1": ' + _fmt(y0) + ', "x2": ' + _fmt(x1)
-              + ', "y2": ' + _fmt(y1) + "}")  # fmt: skip
+    vector = (
+        '{"x1": '
+        + _fmt(x0)
+        + ', "y1": '
+        + _fmt(y0)
+        + ', "x2": '
+        + _fmt(x1)
+        + ', "y2": '
+        + _fmt(y1)
+        + "}"
+    )
     return {"vector": vector.tolist(), "x_min": x0, "y_min": y0, "x_max": x1, "y_max": y1}
 
 
-def _vectors(df: pd.DataFrame, sizes: list[tuple[int, int]], rules: list[tuple[int, int]]) -> dict[str, Any]:
+def _vectors(
+    df: pd.DataFrame, sizes: list[tuple[int, int]], rules: list[tuple[int, int]]
+) -> dict[str, Any]:
     texts: list[str | None] = []
     boxes: list[tuple[float, ...]] = []
     frames: list[int | None] = []
     nan = (np.nan, np.nan, np.nan, np.nan)
     for i, vector in enumerate(df["vector"].tolist()):
-        value = None if vector is None or (isinstance(vector, float) and np.isnan(vector)) else vector
+        value = (
+            None if vector is None or (isinstance(vector, float) and np.isnan(vector)) else vector
+        )
         if isinstance(value, str):
             try:
                 value = json.loads(value)
             except ValueError:
                 raise BadInput(f"vector (row {i}): not valid JSON", field="vector") from None
-        box = check_vector(value, vector_type=rules[i][0], node_count=rules[i][1],
-                           width=sizes[i][0], height=sizes[i][1], field=f"vector (row {i})")  # fmt: skip
+        box = check_vector(
+            value,
+            vector_type=rules[i][0],
+            node_count=rules[i][1],
+            width=sizes[i][0],
+            height=sizes[i][1],
+            field=f"vector (row {i})",
+        )
         texts.append(None if value is None else json.dumps(value))
         boxes.append(nan if box is None else box)
         frames.append(value.get("frame") if isinstance(value, dict) else None)
@@ -202,43 +283,68 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
     else:
         node_counts = np.array([types[t][0].node_count for t in type_index])[tpos]
         if ((node_counts > 0) & (node_counts != 2)).any():  # noqa: PLR2004
-            raise BadInput("annotation_type: its node_count does not fit a box", field="annotation_type")
+            raise BadInput(
+                "annotation_type: its node_count does not fit a box", field="annotation_type"
+            )
         geometry = _boxes(df, widths, heights, vtypes)
     vector_frames = geometry.pop("vector_frames", None)
     frames = ints(df, "frame", 1)
     if vector_frames is not None:
-        frames = np.array([vf or f for vf, f in zip(vector_frames, frames.tolist())], dtype=np.int64)
+        frames = np.array(
+            [vf or f for vf, f in zip(vector_frames, frames.tolist())], dtype=np.int64
+        )
     if (frames < 1).any():
         raise BadInput("frame: frames are 1-based", field="frame")
     if "unique_identifier" in df:
         uids = df["unique_identifier"]
-        if uids.isna().any() or not uids.map(lambda u: isinstance(u, str) and 0 < len(u) <= 64).all():
-            raise BadInput("unique_identifier: expected strings of 1-64 characters", field="unique_identifier")
+        if (
+            uids.isna().any()
+            or not uids.map(lambda u: isinstance(u, str) and 0 < len(u) <= 64).all()
+        ):
+            raise BadInput(
+                "unique_identifier: expected strings of 1-64 characters", field="unique_identifier"
+            )
         uid_list = uids.astype(str).tolist()
         pairs = pd.DataFrame({"i": image_ids, "u": uid_list})
         if pairs.duplicated().any():
-            raise BadInput("unique_identifier: repeated for the same image within the batch", field="unique_identifier")
+            raise BadInput(
+                "unique_identifier: repeated for the same image within the batch",
+                field="unique_identifier",
+            )
     else:
         uid_list = new_uuids(n)
     description = [""] * n
     if "description" in df:
         col = df["description"].fillna("")
-        if not col.map(lambda v: isinstance(v, str)).all() or (col.str.len() > MAX_DESCRIPTION).any():
-            raise BadInput(f"description: strings of at most {MAX_DESCRIPTION} characters", field="description")
+        if (
+            not col.map(lambda v: isinstance(v, str)).all()
+            or (col.str.len() > MAX_DESCRIPTION).any()
+        ):
+            raise BadInput(
+                f"description: strings of at most {MAX_DESCRIPTION} characters", field="description"
+            )
         description = col.tolist()
     meta: list[str | None] = [None] * n
     if "meta_data" in df:
-        meta = [None if v is None else json.dumps(check_meta(v, f"meta_data (row {i})"))
-                for i, v in enumerate(df["meta_data"].tolist())]  # fmt: skip
+        meta = [
+            None if _missing(v) else json.dumps(check_meta(v, f"meta_data (row {i})"))
+            for i, v in enumerate(df["meta_data"].tolist())
+        ]
     counts = pd.Series(sets).value_counts()
     return Prepared(
         n=n,
         columns={
-            "image_id": image_ids.tolist(), "image_set_id": sets.tolist(),
-            "annotation_type_id": type_ids.tolist(), "frame": frames.tolist(),
-            "unique_identifier": uid_list, "description": description, "meta_data": meta,
-            "concealed": _bools(df, "concealed"), "blurred": _bools(df, "blurred"), **geometry,
-        },  # fmt: skip
+            "image_id": image_ids.tolist(),
+            "image_set_id": sets.tolist(),
+            "annotation_type_id": type_ids.tolist(),
+            "frame": frames.tolist(),
+            "unique_identifier": uid_list,
+            "description": description,
+            "meta_data": meta,
+            "concealed": _bools(df, "concealed"),
+            "blurred": _bools(df, "blurred"),
+            **geometry,
+        },
         image_sets={int(k): int(v) for k, v in counts.items()},
     )
 
@@ -263,10 +369,16 @@ def write(s: Session, batch: Prepared, *, user_id: int, position: int, postgres:
     x_cols = [c[name] if not isinstance(c[name], np.ndarray) else c[name].tolist() for name in BBOX]
     stamp: Any = now if postgres else now.replace(tzinfo=None).isoformat(sep=" ")
     const = {
-        "user_id": [user_id] * n, "last_editor_id": [user_id] * n, "time": [stamp] * n,
-        "last_edit_time": [stamp] * n, "revision": [1] * n, "verified_count": [0] * n,
-        "deleted": [False] * n, "action": ["create"] * n, "position": [position] * n,
-    }  # fmt: skip
+        "user_id": [user_id] * n,
+        "last_editor_id": [user_id] * n,
+        "time": [stamp] * n,
+        "last_edit_time": [stamp] * n,
+        "revision": [1] * n,
+        "verified_count": [0] * n,
+        "deleted": [False] * n,
+        "action": ["create"] * n,
+        "position": [position] * n,
+    }
     data = {**c, **const, **dict(zip(BBOX, x_cols)), "id": ids}
     raw = s.connection().connection.driver_connection
     if postgres:

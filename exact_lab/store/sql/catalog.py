@@ -25,18 +25,46 @@ from exact_lab.store.sql.base import ADMIN, SqlBase
 from exact_lab.store.validation import check_choice, check_color, check_name, check_text
 
 TYPE_FIELDS = {
-    "name", "vector_type", "color_code", "default_width", "default_height", "sort_order",
-    "keyboard_shortcut", "node_count", "closed", "area_hit_test", "enable_concealed",
-    "enable_blurred", "multi_frame", "active",
-}  # fmt: skip
+    "name",
+    "vector_type",
+    "color_code",
+    "default_width",
+    "default_height",
+    "sort_order",
+    "keyboard_shortcut",
+    "node_count",
+    "closed",
+    "area_hit_test",
+    "enable_concealed",
+    "enable_blurred",
+    "multi_frame",
+    "active",
+}
 SET_FIELDS = {
-    "name", "description", "location", "tags", "products", "main_annotation_type",
-    "collaboration_type", "priority",
-}  # fmt: skip
+    "name",
+    "description",
+    "location",
+    "tags",
+    "products",
+    "main_annotation_type",
+    "collaboration_type",
+    "priority",
+}
 IMAGE_FIELDS = {
-    "name", "original_name", "path", "width", "height", "mpp", "objective_power", "frames",
-    "depth", "channels", "image_type", "default_frame", "checksum",
-}  # fmt: skip
+    "name",
+    "original_name",
+    "path",
+    "width",
+    "height",
+    "mpp",
+    "objective_power",
+    "frames",
+    "depth",
+    "channels",
+    "image_type",
+    "default_frame",
+    "checksum",
+}
 
 
 def _unknown(fields: dict[str, Any], allowed: set[str]) -> None:
@@ -116,13 +144,17 @@ class CatalogMixin(SqlBase):
         with self._tx(write=True) as s:
             row = self._team(s, team, admin=True, to="create products")
             self._unique(s, m.ProductRow, m.ProductRow.team_id == row.id, label, "product")
-            product = m.ProductRow(team_id=row.id, name=label, description=text, creator_id=self._uid())
+            product = m.ProductRow(
+                team_id=row.id, name=label, description=text, creator_id=self._uid()
+            )
             s.add(product)
             s.flush()
             self._emit(s, "product", "created", team=row.id, ids=(product.id,))
             return convert.product(product)
 
-    def _unique(self, s: Session, model: Any, scope: Any, name: str, what: str, own: int = 0) -> None:
+    def _unique(
+        self, s: Session, model: Any, scope: Any, name: str, what: str, own: int = 0
+    ) -> None:
         clash = s.scalar(sa.select(model.id).where(scope, model.name == name))
         if clash is not None and clash != own:
             raise Conflict(f"name: a {what} called {name!r} exists already here; pick another")
@@ -146,10 +178,14 @@ class CatalogMixin(SqlBase):
             row = self._product(s, product, admin=True, to="change products")
             if "name" in fields:
                 label = check_name(fields["name"])
-                self._unique(s, m.ProductRow, m.ProductRow.team_id == row.team_id, label, "product", row.id)
+                self._unique(
+                    s, m.ProductRow, m.ProductRow.team_id == row.team_id, label, "product", row.id
+                )
                 row.name = label
             if "description" in fields:
-                row.description = check_text(fields["description"], "description", max_length=10_000)
+                row.description = check_text(
+                    fields["description"], "description", max_length=10_000
+                )
             self._emit(s, "product", "updated", team=row.team_id, ids=(row.id,))
             return convert.product(row)
 
@@ -157,9 +193,13 @@ class CatalogMixin(SqlBase):
         """Delete a product whose types carry no annotations (admins)."""
         with self._tx(write=True) as s:
             row = self._product(s, product, admin=True, to="delete products")
-            types = sa.select(m.AnnotationTypeRow.id).where(m.AnnotationTypeRow.product_id == row.id)
+            types = sa.select(m.AnnotationTypeRow.id).where(
+                m.AnnotationTypeRow.product_id == row.id
+            )
             used = s.scalar(
-                sa.select(m.RevisionRow.id).where(m.RevisionRow.annotation_type_id.in_(types)).limit(1)
+                sa.select(m.RevisionRow.id)
+                .where(m.RevisionRow.annotation_type_id.in_(types))
+                .limit(1)
             )
             if used is not None:
                 raise Conflict(f"product {row.name!r} has types used by annotations; keep it")
@@ -200,7 +240,9 @@ class CatalogMixin(SqlBase):
                 )
                 query = query.where(m.AnnotationTypeRow.product_id.in_(linked))
             if product is None and image_set is None:
-                mine = sa.select(m.ProductRow.id).where(m.ProductRow.team_id.in_(self._my_team_ids(s)))
+                mine = sa.select(m.ProductRow.id).where(
+                    m.ProductRow.team_id.in_(self._my_team_ids(s))
+                )
                 query = query.where(m.AnnotationTypeRow.product_id.in_(mine))
             order = (m.AnnotationTypeRow.sort_order, m.AnnotationTypeRow.id)
             return [convert.annotation_type(r) for r in s.scalars(query.order_by(*order))]
@@ -217,7 +259,9 @@ class CatalogMixin(SqlBase):
             row, prod = self._type(s, annotation_type, admin=True, to="change annotation types")
             if "name" in values:
                 scope = m.AnnotationTypeRow.product_id == prod.id
-                self._unique(s, m.AnnotationTypeRow, scope, values["name"], "annotation type", row.id)
+                self._unique(
+                    s, m.AnnotationTypeRow, scope, values["name"], "annotation type", row.id
+                )
             for key, value in values.items():
                 setattr(row, key, value)
             self._emit(s, "annotation_type", "updated", team=prod.team_id, ids=(row.id,))
@@ -228,7 +272,9 @@ class CatalogMixin(SqlBase):
         with self._tx(write=True) as s:
             row, prod = self._type(s, annotation_type, admin=True, to="delete annotation types")
             used = s.scalar(
-                sa.select(m.RevisionRow.id).where(m.RevisionRow.annotation_type_id == row.id).limit(1)
+                sa.select(m.RevisionRow.id)
+                .where(m.RevisionRow.annotation_type_id == row.id)
+                .limit(1)
             )
             if used is not None:
                 raise Conflict(
@@ -250,7 +296,9 @@ class CatalogMixin(SqlBase):
             if key == "name":
                 out[key] = check_name(value)
             elif key in {"description", "location"}:
-                out[key] = check_text(value, key, max_length=10_000 if key == "description" else 200)
+                out[key] = check_text(
+                    value, key, max_length=10_000 if key == "description" else 200
+                )
             elif key == "tags":
                 if isinstance(value, str) or not all(isinstance(t, str) and t for t in value):
                     raise BadInput("tags: expected a list of non-empty strings", field="tags")
@@ -259,7 +307,9 @@ class CatalogMixin(SqlBase):
                 ids = [ref(p, "products") for p in value]
                 for ident in ids:
                     if self._product(s, ident).team_id != team_id:
-                        raise BadInput(f"products: product {ident} belongs to another team", field=key)
+                        raise BadInput(
+                            f"products: product {ident} belongs to another team", field=key
+                        )
                 out[key] = ids
             elif key == "main_annotation_type":
                 if value is not None:
@@ -295,7 +345,9 @@ class CatalogMixin(SqlBase):
             row_team = self._team(s, team, admin=True, to="create image sets")
             values = self._set_values(s, row_team.id, {"name": name, **fields})
             products = values.pop("products", [])
-            self._unique(s, m.ImageSetRow, m.ImageSetRow.team_id == row_team.id, values["name"], "image set")
+            self._unique(
+                s, m.ImageSetRow, m.ImageSetRow.team_id == row_team.id, values["name"], "image set"
+            )
             row = m.ImageSetRow(team_id=row_team.id, creator_id=self._uid(), **values)
             s.add(row)
             s.flush()
@@ -321,7 +373,14 @@ class CatalogMixin(SqlBase):
             row = self._set(s, image_set, admin=True, to="change image sets")
             values = self._set_values(s, row.team_id, fields)
             if "name" in values:
-                self._unique(s, m.ImageSetRow, m.ImageSetRow.team_id == row.team_id, values["name"], "image set", row.id)
+                self._unique(
+                    s,
+                    m.ImageSetRow,
+                    m.ImageSetRow.team_id == row.team_id,
+                    values["name"],
+                    "image set",
+                    row.id,
+                )
             if "products" in values:
                 self._link_products(s, row.id, values.pop("products"))
             for key, value in values.items():
@@ -339,16 +398,28 @@ class CatalogMixin(SqlBase):
             s.delete(row)
 
     # ------------------------------------------------------------------ images
-    def add_image(self, image_set: Ref, name: str, *, width: int, height: int, **fields: Any) -> Image:
+    def add_image(
+        self, image_set: Ref, name: str, *, width: int, height: int, **fields: Any
+    ) -> Image:
         """Register an image in a set (members)."""
         values = _image_values({"name": name, "width": width, "height": height, **fields})
         with self._tx(write=True) as s:
             set_row = self._set(s, image_set)
-            self._unique(s, m.ImageRow, m.ImageRow.image_set_id == set_row.id, values["name"], "image")
+            self._unique(
+                s, m.ImageRow, m.ImageRow.image_set_id == set_row.id, values["name"], "image"
+            )
             row = m.ImageRow(image_set_id=set_row.id, **values)
             s.add(row)
             s.flush()
-            self._emit(s, "image", "created", team=set_row.team_id, image_set=set_row.id, image=row.id, ids=(row.id,))
+            self._emit(
+                s,
+                "image",
+                "created",
+                team=set_row.team_id,
+                image_set=set_row.id,
+                image=row.id,
+                ids=(row.id,),
+            )
             return convert.image(row, private=self._role(s, set_row.team_id) == ADMIN)
 
     def images(self, image_set: Ref) -> list[Image]:
@@ -357,7 +428,9 @@ class CatalogMixin(SqlBase):
             set_row = self._set(s, image_set)
             private = self._role(s, set_row.team_id) == ADMIN
             query = sa.select(m.ImageRow).where(m.ImageRow.image_set_id == set_row.id)
-            return [convert.image(r, private=private) for r in s.scalars(query.order_by(m.ImageRow.id))]
+            return [
+                convert.image(r, private=private) for r in s.scalars(query.order_by(m.ImageRow.id))
+            ]
 
     def image(self, image: Ref) -> Image:
         """One image (private fields for team admins only)."""
@@ -372,21 +445,46 @@ class CatalogMixin(SqlBase):
         with self._tx(write=True) as s:
             row = self._image(s, image, admin=True, to="change images")
             if "name" in values:
-                self._unique(s, m.ImageRow, m.ImageRow.image_set_id == row.image_set_id, values["name"], "image", row.id)
+                self._unique(
+                    s,
+                    m.ImageRow,
+                    m.ImageRow.image_set_id == row.image_set_id,
+                    values["name"],
+                    "image",
+                    row.id,
+                )
             for key, value in values.items():
                 setattr(row, key, value)
             set_row = s.get_one(m.ImageSetRow, row.image_set_id)
-            self._emit(s, "image", "updated", team=set_row.team_id, image_set=row.image_set_id, image=row.id, ids=(row.id,))
+            self._emit(
+                s,
+                "image",
+                "updated",
+                team=set_row.team_id,
+                image_set=row.image_set_id,
+                image=row.id,
+                ids=(row.id,),
+            )
             return convert.image(row, private=True)
 
     def delete_image(self, image: Ref) -> None:
         """Delete an image that never held annotations (admins)."""
         with self._tx(write=True) as s:
             row = self._image(s, image, admin=True, to="delete images")
-            if s.scalar(sa.select(m.RevisionRow.id).where(m.RevisionRow.image_id == row.id).limit(1)):
+            if s.scalar(
+                sa.select(m.RevisionRow.id).where(m.RevisionRow.image_id == row.id).limit(1)
+            ):
                 raise Conflict(
                     f"image {row.name!r} has annotation history that versions rely on; keep it"
                 )
             set_row = s.get_one(m.ImageSetRow, row.image_set_id)
-            self._emit(s, "image", "deleted", team=set_row.team_id, image_set=row.image_set_id, image=row.id, ids=(row.id,))
+            self._emit(
+                s,
+                "image",
+                "deleted",
+                team=set_row.team_id,
+                image_set=row.image_set_id,
+                image=row.id,
+                ids=(row.id,),
+            )
             s.delete(row)

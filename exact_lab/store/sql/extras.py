@@ -27,7 +27,14 @@ from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.validation import check_choice, check_meta, check_name, check_text
 
-SCREENING_FIELDS = {"screening_tiles", "x_steps", "y_steps", "x_resolution", "y_resolution", "current_index"}
+SCREENING_FIELDS = {
+    "screening_tiles",
+    "x_steps",
+    "y_steps",
+    "x_resolution",
+    "y_resolution",
+    "current_index",
+}
 
 
 class ExtrasMixin(SqlBase):
@@ -52,8 +59,12 @@ class ExtrasMixin(SqlBase):
                 verdict.verified = verified
                 verdict.time = m.utcnow()
             s.flush()
-            count = sa.select(sa.func.count()).select_from(m.VerificationRow).where(
-                m.VerificationRow.annotation_id == row.id, m.VerificationRow.verified.is_(True)
+            count = (
+                sa.select(sa.func.count())
+                .select_from(m.VerificationRow)
+                .where(
+                    m.VerificationRow.annotation_id == row.id, m.VerificationRow.verified.is_(True)
+                )
             )
             s.execute(
                 sa.update(m.AnnotationRow)
@@ -63,9 +74,14 @@ class ExtrasMixin(SqlBase):
             )
             set_row = s.get_one(m.ImageSetRow, row.image_set_id)
             self._emit(
-                s, "verification", "updated", team=set_row.team_id, image_set=set_row.id,
-                image=row.image_id, ids=(row.id,),
-            )  # fmt: skip
+                s,
+                "verification",
+                "updated",
+                team=set_row.team_id,
+                image_set=set_row.id,
+                image=row.image_id,
+                ids=(row.id,),
+            )
             return convert.verification(verdict)
 
     def verifications(self, annotation: Ref) -> list[Verification]:
@@ -73,7 +89,9 @@ class ExtrasMixin(SqlBase):
         with self._tx() as s:
             row = self._annotation(s, annotation)
             query = sa.select(m.VerificationRow).where(m.VerificationRow.annotation_id == row.id)
-            return [convert.verification(v) for v in s.scalars(query.order_by(m.VerificationRow.id))]
+            return [
+                convert.verification(v) for v in s.scalars(query.order_by(m.VerificationRow.id))
+            ]
 
     # ------------------------------------------------------------------ media files
     def add_media_file(
@@ -87,7 +105,9 @@ class ExtrasMixin(SqlBase):
             raise BadInput("file: give a path or URL", field="file")
         with self._tx(write=True) as s:
             row = self._annotation(s, annotation)
-            media = m.MediaFileRow(annotation_id=row.id, name=label, media_file_type=kind, file=target)
+            media = m.MediaFileRow(
+                annotation_id=row.id, name=label, media_file_type=kind, file=target
+            )
             s.add(media)
             s.flush()
             return convert.media_file(media)
@@ -118,7 +138,9 @@ class ExtrasMixin(SqlBase):
         address = None if ip is None else check_text(ip, "ip", max_length=64)
         with self._tx(write=True) as s:
             row = self._image(s, image)
-            entry = m.ImageActionRow(image_id=row.id, user_id=self._me(s).id, action=code, ip=address)
+            entry = m.ImageActionRow(
+                image_id=row.id, user_id=self._me(s).id, action=code, ip=address
+            )
             s.add(entry)
             s.flush()
             return convert.image_action(entry)
@@ -135,7 +157,9 @@ class ExtrasMixin(SqlBase):
         """Create or update the acting user's screening state on an image."""
         extra = sorted(set(fields) - SCREENING_FIELDS)
         if extra:
-            raise BadInput(f"{extra[0]}: unknown field; allowed {sorted(SCREENING_FIELDS)}", field=extra[0])
+            raise BadInput(
+                f"{extra[0]}: unknown field; allowed {sorted(SCREENING_FIELDS)}", field=extra[0]
+            )
         for key, value in fields.items():
             if key == "screening_tiles":
                 if not isinstance(value, dict):
@@ -202,12 +226,18 @@ class ExtrasMixin(SqlBase):
                 )
             )
             row = m.VersionRow(
-                image_set_id=set_row.id, name=label, description=text, position=int(position or 0),
-                images=images, creator_id=self._uid(),
-            )  # fmt: skip
+                image_set_id=set_row.id,
+                name=label,
+                description=text,
+                position=int(position or 0),
+                images=images,
+                creator_id=self._uid(),
+            )
             s.add(row)
             s.flush()
-            self._emit(s, "version", "created", team=set_row.team_id, image_set=set_row.id, ids=(row.id,))
+            self._emit(
+                s, "version", "created", team=set_row.team_id, image_set=set_row.id, ids=(row.id,)
+            )
             return convert.version(row, [])
 
     def versions(self, image_set: Ref) -> list[Version]:

@@ -334,4 +334,3 @@ class ArtefactRow(Base):
     metrics: Mapped[Any] = mapped_column(JSONType, nullable=True)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     size: Mapped[int] = mapped_column(sa.BigInteger)
-

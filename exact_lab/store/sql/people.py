@@ -169,7 +169,9 @@ class PeopleMixin(SqlBase):
         """Delete a team without image sets (admins)."""
         with self._tx(write=True) as s:
             row = self._team(s, team, admin=True, to="delete the team")
-            if s.scalar(sa.select(m.ImageSetRow.id).where(m.ImageSetRow.team_id == row.id).limit(1)):
+            if s.scalar(
+                sa.select(m.ImageSetRow.id).where(m.ImageSetRow.team_id == row.id).limit(1)
+            ):
                 raise Conflict(f"team {row.name!r} still has image sets; delete them first")
             self._emit(s, "team", "deleted", team=row.id, ids=(row.id,))
             s.delete(row)

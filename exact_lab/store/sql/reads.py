@@ -27,21 +27,57 @@ R = m.RevisionRow.__table__
 
 def _current_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
     cols = [
-        A.c.id, A.c.image_id, A.c.image_set_id, A.c.annotation_type_id, A.c.vector, A.c.frame,
-        A.c.x_min, A.c.y_min, A.c.x_max, A.c.y_max, A.c.unique_identifier, A.c.description,
-        A.c.meta_data, A.c.user_id, A.c.last_editor_id, A.c.time, A.c.last_edit_time,
-        A.c.deleted, A.c.concealed, A.c.blurred, A.c.revision, A.c.verified_count,
-    ]  # fmt: skip
+        A.c.id,
+        A.c.image_id,
+        A.c.image_set_id,
+        A.c.annotation_type_id,
+        A.c.vector,
+        A.c.frame,
+        A.c.x_min,
+        A.c.y_min,
+        A.c.x_max,
+        A.c.y_max,
+        A.c.unique_identifier,
+        A.c.description,
+        A.c.meta_data,
+        A.c.user_id,
+        A.c.last_editor_id,
+        A.c.time,
+        A.c.last_edit_time,
+        A.c.deleted,
+        A.c.concealed,
+        A.c.blurred,
+        A.c.revision,
+        A.c.verified_count,
+    ]
     return [c for c in cols if with_vector or c is not A.c.vector]
 
 
 def _version_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
     cols = [
-        R.c.annotation_id, R.c.image_id, R.c.image_set_id, R.c.annotation_type_id, R.c.vector,
-        R.c.frame, R.c.x_min, R.c.y_min, R.c.x_max, R.c.y_max, A.c.unique_identifier,
-        R.c.description, R.c.meta_data, A.c.user_id, R.c.user_id, A.c.time, R.c.time,
-        R.c.deleted, R.c.concealed, R.c.blurred, R.c.revision, A.c.verified_count,
-    ]  # fmt: skip
+        R.c.annotation_id,
+        R.c.image_id,
+        R.c.image_set_id,
+        R.c.annotation_type_id,
+        R.c.vector,
+        R.c.frame,
+        R.c.x_min,
+        R.c.y_min,
+        R.c.x_max,
+        R.c.y_max,
+        A.c.unique_identifier,
+        R.c.description,
+        R.c.meta_data,
+        A.c.user_id,
+        R.c.user_id,
+        A.c.time,
+        R.c.time,
+        R.c.deleted,
+        R.c.concealed,
+        R.c.blurred,
+        R.c.revision,
+        A.c.verified_count,
+    ]
     return [c for c in cols if with_vector or c is not R.c.vector]
 
 
@@ -78,12 +114,20 @@ class ReadMixin(SqlBase):
         with self._tx() as s:
             if version is not None:
                 return self._version_read(
-                    s, version, image=image, annotation_type=annotation_type, user=user,
-                    min_verifications=min_verifications, deleted=deleted,
-                    with_vector=with_vector, fmt=format,
-                )  # fmt: skip
+                    s,
+                    version,
+                    image=image,
+                    annotation_type=annotation_type,
+                    user=user,
+                    min_verifications=min_verifications,
+                    deleted=deleted,
+                    with_vector=with_vector,
+                    fmt=format,
+                )
             if image_set is None and image is None:
-                raise BadInput("image_set: give an image_set, an image or a version", field="image_set")
+                raise BadInput(
+                    "image_set: give an image_set, an image or a version", field="image_set"
+                )
             set_ids: list[int] = []
             query = sa.select(*_current_columns(with_vector))
             if image is not None:
@@ -93,19 +137,30 @@ class ReadMixin(SqlBase):
             if image_set is not None:
                 set_ids.append(self._set(s, image_set).id)
                 query = query.where(A.c.image_set_id == set_ids[-1])
-            query = self._filters(s, query, A, set_ids, annotation_type, user, min_verifications, deleted)
+            query = self._filters(
+                s, query, A, set_ids, annotation_type, user, min_verifications, deleted
+            )
             return self._finish(s, query.order_by(A.c.id), with_vector, format)
 
     def _filters(
-        self, s: Session, query: Any, table: Any, set_ids: list[int],
-        annotation_type: Any, user: Any, min_verifications: int | None, deleted: Deleted,
-    ) -> Any:  # fmt: skip
+        self,
+        s: Session,
+        query: Any,
+        table: Any,
+        set_ids: list[int],
+        annotation_type: Any,
+        user: Any,
+        min_verifications: int | None,
+        deleted: Deleted,
+    ) -> Any:
         for set_id in set(set_ids):
             blind = self._blind_filter(s, s.get_one(m.ImageSetRow, set_id))
             if blind is not None:
                 query = query.where(A.c.user_id == blind)
         if annotation_type is not None:
-            query = query.where(table.c.annotation_type_id.in_(_ids(annotation_type, "annotation_type")))
+            query = query.where(
+                table.c.annotation_type_id.in_(_ids(annotation_type, "annotation_type"))
+            )
         if user is not None:
             query = query.where(A.c.user_id == self._user_row(s, user).id)
         if min_verifications is not None:
@@ -117,9 +172,18 @@ class ReadMixin(SqlBase):
         return query
 
     def _version_read(
-        self, s: Session, version: Ref, *, image: Ref | None, annotation_type: Any, user: Any,
-        min_verifications: int | None, deleted: Deleted, with_vector: bool, fmt: Format,
-    ) -> Any:  # fmt: skip
+        self,
+        s: Session,
+        version: Ref,
+        *,
+        image: Ref | None,
+        annotation_type: Any,
+        user: Any,
+        min_verifications: int | None,
+        deleted: Deleted,
+        with_vector: bool,
+        fmt: Format,
+    ) -> Any:
         row = self._version_row(s, version)
         set_row = self._set(s, row.image_set_id)
         images = [int(i) for i in row.images or []]
@@ -134,9 +198,11 @@ class ReadMixin(SqlBase):
             sa.select(*_version_columns(with_vector))
             .select_from(R.join(A, A.c.id == R.c.annotation_id))
             .where(
-                R.c.image_set_id == set_row.id, R.c.position <= position,
-                R.c.superseded > position, R.c.image_id.in_(images),
-            )  # fmt: skip
+                R.c.image_set_id == set_row.id,
+                R.c.position <= position,
+                R.c.superseded > position,
+                R.c.image_id.in_(images),
+            )
         )
         args = ([set_row.id], annotation_type, user, min_verifications, deleted)
         current = self._filters(s, current, A, *args)
@@ -167,7 +233,9 @@ class ReadMixin(SqlBase):
             image_row = self._image(s, image)
             query = sa.select(*_current_columns(with_vector)).where(A.c.image_id == image_row.id)
             if self._shared.postgres:
-                stored = sa.func.box(sa.func.point(A.c.x_min, A.c.y_min), sa.func.point(A.c.x_max, A.c.y_max))
+                stored = sa.func.box(
+                    sa.func.point(A.c.x_min, A.c.y_min), sa.func.point(A.c.x_max, A.c.y_max)
+                )
                 window = sa.func.box(sa.func.point(x0, y0), sa.func.point(x1, y1))
                 query = query.where(stored.op("&&")(window))
             else:
@@ -177,9 +245,14 @@ class ReadMixin(SqlBase):
                 ).bindparams(img=image_row.id, x0=x0, x1=x1, y0=y0, y1=y1)
                 query = query.where(
                     A.c.id.in_(hits.columns(sa.column("id"))),
-                    A.c.x_max >= x0, A.c.x_min <= x1, A.c.y_max >= y0, A.c.y_min <= y1,
-                )  # fmt: skip
+                    A.c.x_max >= x0,
+                    A.c.x_min <= x1,
+                    A.c.y_max >= y0,
+                    A.c.y_min <= y1,
+                )
             if frame is not None:
                 query = query.where(A.c.frame == frame)
-            query = self._filters(s, query, A, [image_row.image_set_id], annotation_type, None, None, deleted)
+            query = self._filters(
+                s, query, A, [image_row.image_set_id], annotation_type, None, None, deleted
+            )
             return self._finish(s, query.order_by(A.c.id), with_vector, format)

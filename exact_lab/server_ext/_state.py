@@ -1,0 +1,163 @@
+"""Server-wide state of the extension: the store, per-user views of it, tiles, an executor.
+
+One :class:`ExactState` lives in the tornado settings under ``"exact_lab_state"``. Handlers never
+open stores themselves: they ask the state for the store acting as the request's user.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exact_lab.errors import NotFound
+from exact_lab.store import Store, connect
+from exact_lab.tiles import TileService
+
+__all__ = ["ExactState", "get_state"]
+
+SETTINGS_KEY = "exact_lab_state"
+SERVICE_USER = "exact-lab-server"
+
+
+@dataclass
+class ExactState:
+    """Everything the handlers share; built once by ``ExactLabApp.initialize_settings``.
+
+    Attributes
+    ----------
+    store_url
+        Where the store lives (never shown to clients).
+    upload_dir
+        Folder receiving uploaded slides (one sub-folder per image set).
+    allowed_roots
+        Folders from which server-side paths may be registered (uploads are always allowed).
+    tiles
+        The tile service; it accepts only files under ``allowed_roots`` and ``upload_dir``.
+    """
+
+    store_url: str
+    upload_dir: Path
+    allowed_roots: tuple[Path, ...]
+    tiles: TileService
+    executor: ThreadPoolExecutor
+    auth_ttl: float = 30.0
+    _root: Store | None = None
+    _users: OrderedDict[str, Store] = field(default_factory=OrderedDict)
+    _paths: dict[int, tuple[float, str]] = field(default_factory=dict)
+    _tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(
+        cls,
+        store_url: str,
+        *,
+        upload_dir: Path,
+        allowed_roots: tuple[Path, ...],
+        workers: int = 8,
+        tile_size: int = 256,
+        overlap: int = 0,
+        cache_mb: float = 256,
+    ) -> ExactState:
+        """Build the state; the store itself opens lazily on first use."""
+        roots = (upload_dir, *allowed_roots)
+        tiles = TileService(
+            allowed_roots=roots, tile_size=tile_size, overlap=overlap, cache_mb=cache_mb
+        )
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exact-lab")
+        return cls(store_url, upload_dir, allowed_roots, tiles, executor)
+
+    # ------------------------------------------------------------------ stores
+    @property
+    def root(self) -> Store:
+        """The store acting as the server's own service user (never a team member)."""
+        with self._lock:
+            if self._root is None:
+                self._root = connect(self.store_url, user=SERVICE_USER)
+            return self._root
+
+    def store_for(self, username: str) -> Store:
+        """Return the store acting as ``username`` (cached; at most 1024 users are kept)."""
+        with self._lock:
+            cached = self._users.get(username)
+            if cached is not None:
+                self._users.move_to_end(username)
+                return cached
+        store = self.root.as_user(username)
+        with self._lock:
+            self._users[username] = store
+            while len(self._users) > 1024:  # noqa: PLR2004 - bound the cache
+                self._users.popitem(last=False)
+        return store
+
+    def user_of_token(self, plain: str) -> str:
+        """Username owning a personal access token (remembered ``auth_ttl`` seconds)."""
+        now = time.monotonic()
+        with self._lock:
+            memo = self._tokens.get(plain)
+        if memo is not None and now - memo[0] < self.auth_ttl:
+            return memo[1]
+        username = self.root.authenticate_token(plain).username
+        with self._lock:
+            if len(self._tokens) > 4096:  # noqa: PLR2004 - bound the memo
+                self._tokens.clear()
+            self._tokens[plain] = (now, username)
+        return username
+
+    def forget_tokens(self) -> None:
+        """Drop every remembered token (after a revocation through the API)."""
+        with self._lock:
+            self._tokens.clear()
+
+    # ------------------------------------------------------------------ image files
+    def image_path(self, store: Store, image_id: int) -> str:
+        """Path of an image's file, after checking that ``store``'s user may see the image.
+
+        The store reveals paths to team admins only; for members the path is looked up as one
+        of the team's admins (the permission check has already passed as the member).
+        """
+        image = store.image(image_id)  # the permission check: NotFound for outsiders
+        if image.path:
+            self._remember(image_id, image.path)
+            return image.path
+        now = time.monotonic()
+        with self._lock:
+            memo = self._paths.get(image_id)
+        if memo is not None and now - memo[0] < self.auth_ttl:
+            return memo[1]
+        team = store.image_set(image.image_set).team
+        for member in store.memberships(team):
+            if member.is_admin:
+                path = self.store_for(member.username).image(image_id).path
+                if path:
+                    self._remember(image_id, path)
+                    return path
+        raise NotFound(f"image {image_id} has no file on this server")
+
+    def _remember(self, image_id: int, path: str) -> None:
+        with self._lock:
+            if len(self._paths) > 65536:  # noqa: PLR2004 - bound the memo
+                self._paths.clear()
+            self._paths[image_id] = (time.monotonic(), path)
+
+    def close(self) -> None:
+        """Stop the executor, close slides and stores."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.tiles.close()
+        with self._lock:
+            root, self._root = self._root, None
+            self._users.clear()
+        if root is not None:
+            root.close()
+
+
+def get_state(settings: dict[str, Any]) -> ExactState:
+    """Return the :class:`ExactState` stored in tornado's ``settings``."""
+    state = settings[SETTINGS_KEY]
+    assert isinstance(state, ExactState)
+    return state

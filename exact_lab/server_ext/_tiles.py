@@ -1,0 +1,190 @@
+"""Slide pixels over HTTP at EXACT's paths: DZI, tiles, thumbnail, slide information, patches.
+
+Every request checks that the user may see the image (outsiders get 404 and no bytes), then
+reads pixels in the executor. Tiles and thumbnails carry a strong ETag derived from the image's
+checksum and the tile address, so a browser revalidates with ``If-None-Match`` and gets 304
+without any pixel work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from tornado import web
+
+from exact_lab.entities import Image
+from exact_lab.errors import BadInput, NotFound
+from exact_lab.server_ext._base import ExactHandler
+
+__all__ = [
+    "DziHandler",
+    "GetPatchHandler",
+    "SlideInformationHandler",
+    "ThumbnailHandler",
+    "TileHandler",
+    "tile_routes",
+]
+
+MAX_ID = 2**31 - 1
+CACHE_CONTROL = "private, max-age=86400"
+
+
+def parse_id(text: str, what: str = "image") -> int:
+    """Return an id from a URL; ids beyond the database's range cannot exist (404)."""
+    value = int(text)
+    if value > MAX_ID:
+        raise NotFound(f"No {what} matches the given query.")
+    return value
+
+
+def frame_index(z: str, frame: str) -> int:
+    """0-based frame of EXACT's 1-based ``z`` and ``frame`` (one of them must be 1).
+
+    >>> frame_index("1", "1"), frame_index("1", "3"), frame_index("2", "1")
+    (0, 2, 1)
+    """
+    z_value, f_value = int(z), int(frame)
+    if z_value < 1 or f_value < 1:
+        raise BadInput("z and frame are 1-based: use /1/1/ for the first frame", field="frame")
+    if z_value > 1 and f_value > 1:
+        raise BadInput("give either a z-level or a frame above 1, not both", field="frame")
+    return max(z_value, f_value) - 1
+
+
+class _SlideHandler(ExactHandler):
+    """Resolve an image the user may see to its file (in the executor)."""
+
+    async def image_and_path(self, image_id: str) -> tuple[Image, str]:
+        ident = parse_id(image_id)
+
+        def lookup() -> tuple[Image, str]:
+            image = self.store.image(ident)
+            return image, self.state.image_path(self.store, ident)
+
+        return await self.run(lookup)
+
+    def cache_headers(self, image: Image, *parts: Any) -> bool:
+        """Set ETag and Cache-Control; return True when the client's copy is current."""
+        stamp = image.checksum or image.created_at.isoformat()
+        key = "/".join(str(p) for p in (image.id, stamp, *parts))
+        self.set_header("ETag", f'"{hashlib.sha1(key.encode()).hexdigest()}"')  # noqa: S324
+        self.set_header("Cache-Control", CACHE_CONTROL)
+        return bool(self.check_etag_header())
+
+    def not_modified(self) -> None:
+        self.set_status(304)
+        self.finish()
+
+
+class DziHandler(_SlideHandler):
+    """``GET images/images/{id}/{z}/{frame}/tile/``: the DeepZoom descriptor (XML)."""
+
+    async def get(self, image_id: str, z: str, frame: str) -> None:
+        """Answer with the DZI XML."""
+        frame_index(z, frame)
+        image, path = await self.image_and_path(image_id)
+        tiles = self.state.tiles
+        fmt = self.get_query_argument("format", "jpeg")
+        if self.cache_headers(image, "dzi", fmt, tiles.tile_size, tiles.overlap):
+            self.not_modified()
+            return
+        xml = await self.run(lambda: tiles.dzi(path, image_format=fmt))
+        self.set_header("Content-Type", "application/xml; charset=utf-8")
+        self.finish(xml)
+
+
+class TileHandler(_SlideHandler):
+    """``GET images/images/{id}/{z}/{frame}/tile_files/{level}/{col}_{row}.{jpeg|png|webp}``."""
+
+    async def get(  # noqa: PLR0917 - one per URL part
+        self, image_id: str, z: str, frame: str, level: str, col: str, row: str, fmt: str
+    ) -> None:
+        """Answer with the tile's bytes."""
+        index = frame_index(z, frame)
+        image, path = await self.image_and_path(image_id)
+        tiles = self.state.tiles
+        address = (index, tiles.tile_size, tiles.overlap, int(level), int(col), int(row), fmt)
+        if self.cache_headers(image, "tile", *address):
+            self.not_modified()
+            return
+        tile = await self.run(
+            lambda: tiles.tile(path, int(level), int(col), int(row), frame=index, image_format=fmt)
+        )
+        self.set_header("Content-Type", tile.media_type)
+        self.finish(tile.data)
+
+
+class ThumbnailHandler(_SlideHandler):
+    """``GET images/images/{id}/thumbnail/``: a PNG of at most 128 px (``?size=`` up to 1024)."""
+
+    async def get(self, image_id: str) -> None:
+        """Answer with the thumbnail PNG."""
+        size = _int_argument(self, "size", 128, low=8, high=1024)
+        image, path = await self.image_and_path(image_id)
+        if self.cache_headers(image, "thumbnail", size):
+            self.not_modified()
+            return
+        data = await self.run(lambda: self.state.tiles.thumbnail(path, max_size=size))
+        self.set_header("Content-Type", "image/png")
+        self.finish(data)
+
+
+class SlideInformationHandler(_SlideHandler):
+    """``GET images/images/{id}/slide_information/``: EXACT's levels and DeepZoom tile counts."""
+
+    async def get(self, image_id: str) -> None:
+        """Answer with the slide information JSON."""
+        image, path = await self.image_and_path(image_id)
+        info = await self.run(lambda: self.state.tiles.slide_information(path))
+        self.write_json({"id": str(image.id), **info})
+
+
+class GetPatchHandler(_SlideHandler):
+    """``GET images/images/{id}/get_patch/?x&y&level&width&height[&frame]`` → PNG (≤ 2048²)."""
+
+    async def get(self, image_id: str) -> None:
+        """Answer with the patch PNG."""
+        args = {
+            name: _int_argument(self, name, None, low=0)
+            for name in ("x", "y", "level", "width", "height")
+        }
+        frame = _int_argument(self, "frame", 1, low=1)
+        _image, path = await self.image_and_path(image_id)
+        data = await self.run(
+            lambda: self.state.tiles.get_patch(path, frame=frame - 1, **args)
+        )
+        self.set_header("Content-Type", "image/png")
+        self.set_header("Cache-Control", CACHE_CONTROL)
+        self.finish(data)
+
+
+def _int_argument(
+    handler: web.RequestHandler, name: str, default: int | None, *, low: int, high: int = MAX_ID
+) -> int:
+    raw = handler.get_query_argument(name, None)
+    if raw is None:
+        if default is None:
+            raise BadInput(f"{name}: this query parameter is required", field=name)
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"{name}: expected an integer, got {raw!r}", field=name) from None
+    if not low <= value <= high:
+        raise BadInput(f"{name}: expected {low}..{high}, got {value}", field=name)
+    return value
+
+
+def tile_routes(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
+    """Routes below ``prefix`` (``/exact/api/v1/images/images``), with or without a final slash."""
+    image = rf"{prefix}/(\d{{1,18}})"
+    zf = rf"{image}/(\d{{1,9}})/(\d{{1,9}})"
+    tile = r"(\d{1,4})/(\d{1,9})_(\d{1,9})\.(jpeg|jpg|png|webp)"
+    return [
+        (rf"{zf}/tile/?", DziHandler),
+        (rf"{zf}/tile(?:_files|/_files)/{tile}/?", TileHandler),
+        (rf"{image}/thumbnail/?", ThumbnailHandler),
+        (rf"{image}/slide_information/?", SlideInformationHandler),
+        (rf"{image}/get_patch/?", GetPatchHandler),
+    ]

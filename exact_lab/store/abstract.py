@@ -32,6 +32,8 @@ import abc
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from typing_extensions import Self
+
 from exact_lab.entities import (
     Annotation,
     AnnotationType,
@@ -86,7 +88,7 @@ class Subscription(abc.ABC):
     def close(self) -> None:
         """Stop delivering changes."""
 
-    def __enter__(self) -> Subscription:
+    def __enter__(self) -> Self:
         """Return self."""
         return self
 
@@ -114,7 +116,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def get_user(self, user: Ref | str) -> User:
-        """A user by id or username."""
+        """Return a user by id or username."""
 
     @abc.abstractmethod
     def create_user(self, username: str) -> User:
@@ -133,7 +135,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def tokens(self) -> list[ApiToken]:
-        """The acting user's tokens (without secrets)."""
+        """Return the acting user's tokens (without secrets)."""
 
     @abc.abstractmethod
     def revoke_token(self, token: Ref) -> None:
@@ -226,8 +228,11 @@ class Store(abc.ABC):
     # ------------------------------------------------------------------ image sets and images
     @abc.abstractmethod
     def create_image_set(self, team: Ref, name: str, **fields: Any) -> ImageSet:
-        """Create an image set (admins): description, location, tags, products,
-        main_annotation_type, collaboration_type (0/1/2), priority (-1/0/1)."""
+        """Create an image set (admins).
+
+        ``fields``: description, location, tags, products, main_annotation_type,
+        collaboration_type (0/1/2), priority (-1/0/1).
+        """
 
     @abc.abstractmethod
     def image_sets(self, team: Ref | None = None) -> list[ImageSet]:
@@ -249,9 +254,12 @@ class Store(abc.ABC):
     def add_image(
         self, image_set: Ref, name: str, *, width: int, height: int, **fields: Any
     ) -> Image:
-        """Register an image (members): ``name`` is the public pseudonymised name; fields are
-        original_name, path, mpp, objective_power, frames, depth, channels, image_type,
-        default_frame, checksum (the tiles package computes them)."""
+        """Register an image (members); ``name`` is the public pseudonymised name.
+
+        ``fields``: original_name, path (both private to team admins), mpp, objective_power,
+        frames, depth, channels, image_type, default_frame, checksum (the tiles package computes
+        them; the store only keeps them).
+        """
 
     @abc.abstractmethod
     def images(self, image_set: Ref) -> list[Image]:
@@ -374,7 +382,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def image_actions(self, image: Ref) -> list[ImageAction]:
-        """The action log of an image, oldest first."""
+        """Return the action log of an image, oldest first."""
 
     @abc.abstractmethod
     def save_screening(self, image: Ref, **fields: Any) -> ScreeningState:
@@ -382,7 +390,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def screening(self, image: Ref, user: Ref | str | None = None) -> ScreeningState | None:
-        """A user's (default: the acting user's) screening state on an image."""
+        """Return a user's (default: the acting user's) screening state on an image."""
 
     # ------------------------------------------------------------------ versions
     @abc.abstractmethod
@@ -413,8 +421,11 @@ class Store(abc.ABC):
     def subscribe(
         self, callback: Callable[[Change], None], *, image_set: Ref | None = None
     ) -> Subscription:
-        """Call ``callback`` (in a background thread) for every committed change visible to the
-        acting user, from this process and, on PostgreSQL, from any other."""
+        """Call ``callback(change)`` in a background thread for every visible committed change.
+
+        Changes made by this process arrive on every backend; on PostgreSQL (LISTEN/NOTIFY) changes
+        made by other processes arrive too. Returns a Subscription; ``close()`` ends it.
+        """
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -443,8 +454,8 @@ class Store(abc.ABC):
             new = self.annotations(image_set=image_set, with_vector=False)
         else:
             new = self.annotations(version=v2, with_vector=False)
-        before = dict(zip(old["id"].tolist(), old["revision"].tolist()))
-        after = dict(zip(new["id"].tolist(), new["revision"].tolist()))
+        before = dict(zip(old["id"].tolist(), old["revision"].tolist(), strict=True))
+        after = dict(zip(new["id"].tolist(), new["revision"].tolist(), strict=True))
         return Diff(
             added=tuple(sorted(set(after) - set(before))),
             removed=tuple(sorted(set(before) - set(after))),
@@ -452,27 +463,27 @@ class Store(abc.ABC):
         )
 
     def team_named(self, name: str) -> Team:
-        """The acting user's team called ``name``."""
+        """Return the acting user's team called ``name``."""
         for team in self.teams():
             if team.name == name:
                 return team
         raise NotFound(f"team {name!r} does not exist (or you are not a member)")
 
     def image_set_named(self, team: Ref, name: str) -> ImageSet:
-        """The image set called ``name`` in a team."""
+        """Return the image set called ``name`` in a team."""
         for image_set in self.image_sets(team):
             if image_set.name == name:
                 return image_set
         raise NotFound(f"image set {name!r} does not exist in team {ref(team)}")
 
     def product_named(self, team: Ref, name: str) -> Product:
-        """The product called ``name`` in a team."""
+        """Return the product called ``name`` in a team."""
         for product in self.products(team):
             if product.name == name:
                 return product
         raise NotFound(f"product {name!r} does not exist in team {ref(team)}")
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         """Return self."""
         return self
 

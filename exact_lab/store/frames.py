@@ -42,7 +42,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["COLUMNS", "build_frame", "empty_frame", "to_arrow"]
 
@@ -78,38 +80,39 @@ _TIME = ("time", "last_edit_time")
 
 
 def columns(*, with_vector: bool = True) -> list[str]:
-    """The column names, optionally without ``vector``."""
+    """Return the column names, optionally without ``vector``."""
     return [c for c in COLUMNS if with_vector or c != "vector"]
 
 
 def build_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool = True) -> pd.DataFrame:
-    """Build the documented DataFrame from rows in :data:`COLUMNS` order."""
+    """Build the documented DataFrame from rows in :data:`COLUMNS` order (column by column)."""
     names = columns(with_vector=with_vector)
-    frame = pd.DataFrame.from_records(list(rows), columns=names)
-    for name in _INT:
-        frame[name] = frame[name].astype("int64")
-    for name in _NULLABLE_INT:
-        frame[name] = frame[name].astype("Int64")
-    for name in _FLOAT:
-        frame[name] = frame[name].astype("float64")
-    for name in _BOOL:
-        frame[name] = frame[name].astype(bool)
-    for name in _TIME:
-        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601").astype(
-            "datetime64[ns, UTC]"
-        )
-    return frame
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    data: dict[str, Any] = {}
+    for name, column in zip(names, values, strict=True):
+        if name in _INT:
+            data[name] = np.fromiter(column, dtype=np.int64, count=len(column))
+        elif name in _FLOAT:
+            data[name] = np.array(column, dtype=np.float64).reshape(len(column))
+        elif name in _BOOL:
+            data[name] = np.array(column, dtype=bool).reshape(len(column))
+        elif name in _NULLABLE_INT:
+            data[name] = pd.array(column, dtype="Int64")
+        elif name in _TIME:
+            stamps = pd.to_datetime(pd.Series(column, dtype=object), utc=True, format="ISO8601")
+            data[name] = stamps.astype("datetime64[ns, UTC]")
+        else:
+            data[name] = pd.Series(column, dtype=object)
+    return pd.DataFrame(data, columns=names)
 
 
 def empty_frame(*, with_vector: bool = True) -> pd.DataFrame:
-    """A DataFrame with the documented columns and no rows."""
+    """Return a DataFrame with the documented columns and no rows."""
     return build_frame([], with_vector=with_vector)
 
 
 def to_arrow(frame: pd.DataFrame) -> Any:
     """Convert a frame to an Arrow table (JSON columns become text)."""
-    import pyarrow as pa
-
     out = frame.copy()
     for name in ("vector", "meta_data"):
         if name in out:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from exact_lab.errors import BadInput
-from exact_lab.paths import default_store_url
+from exact_lab.paths import data_dir, default_store_url
 from exact_lab.store.abstract import Store
 
 __all__ = ["acting_user", "connect", "register"]
@@ -43,7 +43,7 @@ def register(scheme: str, builder: Builder) -> None:
 
 
 def _sql(url: str, user: str) -> Store:
-    from exact_lab.store.sql.store import SqlStore
+    from exact_lab.store.sql.store import SqlStore  # noqa: PLC0415 - import SQL only when used
 
     if url.startswith("sqlite:") and not url.startswith("sqlite://"):
         raise BadInput(f"url: write sqlite:///path/to/file.sqlite, not {url!r}", field="url")
@@ -94,7 +94,5 @@ def connect(uri: str | None = None, *, user: str | None = None) -> Store:
         known = ", ".join(sorted(_REGISTRY))
         raise BadInput(f"url: unknown scheme {scheme!r} in {url!r}; known: {known}", field="url")
     if url == default_store_url() and scheme == "sqlite":
-        from exact_lab.paths import data_dir
-
         data_dir().mkdir(parents=True, exist_ok=True)
     return builder(url, acting_user(user))

@@ -67,7 +67,7 @@ def node_rule(vector_type: int) -> tuple[int, int | None, str]:
         ) from None
 
 
-def check_vector(
+def check_vector(  # noqa: C901, PLR0912 - one rule per EXACT vector constraint
     vector: Any,
     *,
     vector_type: int,
@@ -95,7 +95,7 @@ def check_vector(
     tuple or None
         ``(x_min, y_min, x_max, y_max)``.
     """
-    name = field.split(" (")[0]  # "vector (row 3)" -> "vector"
+    name = field.split(" (", maxsplit=1)[0]  # "vector (row 3)" -> "vector"
     if vector is None:
         return None
     if not isinstance(vector, dict):

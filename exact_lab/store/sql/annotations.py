@@ -97,10 +97,16 @@ class AnnotationWriteMixin(SqlBase):
                     f"already; use upsert_annotation to overwrite it ({getattr(err, 'orig', err)})"
                 ) from None
             for set_id, count in batch.image_sets.items():
-                subset = [i for i, sid in zip(ids, batch.columns["image_set_id"]) if sid == set_id]
+                subset = [
+                    i
+                    for i, sid in zip(ids, batch.columns["image_set_id"], strict=True)
+                    if sid == set_id
+                ]
                 image_ids = {
                     img
-                    for img, sid in zip(batch.columns["image_id"], batch.columns["image_set_id"])
+                    for img, sid in zip(
+                        batch.columns["image_id"], batch.columns["image_set_id"], strict=True
+                    )
                     if sid == set_id
                 }
                 self._emit(
@@ -116,7 +122,7 @@ class AnnotationWriteMixin(SqlBase):
                 )
             return ids
 
-    def _check_state(
+    def _check_state(  # noqa: C901 - one branch per changeable field
         self,
         s: Session,
         image: m.ImageRow,
@@ -137,14 +143,12 @@ class AnnotationWriteMixin(SqlBase):
         set_row = s.get_one(m.ImageSetRow, image.image_set_id)
         if product.team_id != set_row.team_id:
             raise BadInput(
-                f"annotation_type: type {type_row.id} belongs to another team than image {image.id}",
+                f"annotation_type: type {type_row.id} is not of the team of image {image.id}",
                 field="annotation_type",
             )
         out["annotation_type_id"] = type_row.id
         if "vector" in changes or "annotation_type" in changes:
-            vector = (
-                changes["vector"] if "vector" in changes else (current.vector if current else None)
-            )
+            vector = changes.get("vector", current.vector if current else None)
             box = check_vector(
                 vector,
                 vector_type=type_row.vector_type,
@@ -340,7 +344,7 @@ def _action(row: m.AnnotationRow, values: dict[str, Any]) -> str:
 
 
 def convert_state_columns(row: m.AnnotationRow) -> dict[str, Any]:
-    """The state columns of an annotation row, keyed by column name."""
+    """Return the state columns of an annotation row, keyed by column name."""
     names = (
         "annotation_type_id",
         "vector",

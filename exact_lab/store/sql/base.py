@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from exact_lab.entities import Change, CollaborationType, User
@@ -107,7 +109,7 @@ class SqlBase(Store):
     def _uid(self, _s: Session | None = None) -> int:
         if self._user_id is None:
             self._bootstrap_user()
-        assert self._user_id is not None  # noqa: S101 - set by _bootstrap_user
+        assert self._user_id is not None
         return self._user_id
 
     def _me(self, s: Session) -> m.UserRow:
@@ -200,7 +202,7 @@ class SqlBase(Store):
         return row
 
     def _blind_filter(self, s: Session, set_row: m.ImageSetRow) -> int | None:
-        """The user id a competitive set restricts the acting user to (None: no restriction)."""
+        """Return the user a competitive set restricts the acting user to (None: nobody)."""
         if set_row.collaboration_type != CollaborationType.COMPETITIVE:
             return None
         if self._role(s, set_row.team_id) == ADMIN:
@@ -271,7 +273,7 @@ class SqlBase(Store):
         return row
 
     def _next_position(self, s: Session) -> int:
-        """The history position of this transaction's writes (one per transaction)."""
+        """Return the history position of this transaction's writes (one per transaction)."""
         if "position" not in s.info:
             if self._shared.postgres:
                 # writers hold this lock until commit; create_version waits for them (SHARE)
@@ -285,7 +287,7 @@ class SqlBase(Store):
         return int(s.info["position"])
 
     def _committed_position(self, s: Session) -> int:
-        """The newest history position of committed writes (waits for writers in flight)."""
+        """Return the newest history position of committed writes (waits for writers in flight)."""
         if self._shared.postgres:
             s.execute(sa.text("LOCK TABLE annotations IN SHARE MODE"))
             last, called = s.execute(
@@ -304,9 +306,5 @@ class SqlBase(Store):
 
 def _insert_ignore(postgres: bool, table: Any) -> Any:  # noqa: FBT001
     if postgres:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     return sqlite_insert(table).on_conflict_do_nothing()

@@ -2,9 +2,10 @@
 
 Every row is checked before anything is written, so a rejected batch leaves the store unchanged.
 Bounding-box input (``x_min, y_min, x_max, y_max``) is validated with numpy, without a Python
-loop; ``vector`` dicts are checked one by one. Ids are allocated up front (``nextval`` on PostgreSQL; under SQLite's write lock,
-``max(id) + 1``) and the whole batch shares one history position, so the rows go out in one
-stream and no revision rows are written (the history holds only superseded states).
+loop; ``vector`` dicts are checked one by one. Ids are allocated up front (``nextval`` on
+PostgreSQL; under SQLite's write lock, ``max(id) + 1``) and the whole batch shares one history
+position, so the rows go out in one stream and no revision rows are written (the history holds
+only superseded states).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ COLUMNS_IN = {
     "blurred",
 }
 BBOX = ("x_min", "y_min", "x_max", "y_max")
-BOX_TYPES = {1, 2, 6}  # vector types whose vector is exactly the bounding box
+BOX_TYPES = {1, 2, 6}
+MAX_UID = 64  # vector types whose vector is exactly the bounding box
 
 ANNOTATION_COLUMNS = (
     "id",
@@ -112,7 +114,8 @@ def to_frame(rows: Any) -> pd.DataFrame:
     if isinstance(rows, pd.DataFrame):
         return rows
     if hasattr(rows, "to_pandas") and hasattr(rows, "schema"):
-        return rows.to_pandas()
+        frame: pd.DataFrame = rows.to_pandas()
+        return frame
     if isinstance(rows, Sequence) and all(isinstance(r, dict) for r in rows):
         return pd.DataFrame(list(rows))
     raise BadInput(
@@ -121,6 +124,7 @@ def to_frame(rows: Any) -> pd.DataFrame:
 
 
 def ints(df: pd.DataFrame, name: str, default: int | None = None) -> np.ndarray:
+    """Return column ``name`` as int64 (or ``default`` everywhere when the column is absent)."""
     if name not in df:
         if default is None:
             raise BadInput(f"{name}: the column is required", field=name)
@@ -158,7 +162,7 @@ def new_uuids(n: int) -> list[str]:
 
 
 def _missing(value: Any) -> bool:
-    """True for None and the NaN pandas puts into gaps of object columns."""
+    """Return True for None and the NaN pandas puts into gaps of object columns."""
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
@@ -180,8 +184,10 @@ def _boxes(
         (
             bad_type,
             "annotation_type",
-            "bounding-box columns fit only box, point and fixed-box "
-            "types; give a 'vector' column for other types",
+            (
+                "bounding-box columns fit only box, point and fixed-box types; "
+                "give a 'vector' column for other types"
+            ),
         ),
         (~np.isfinite(x0 + y0 + x1 + y1), "x_min", "coordinates must be finite"),
         ((x1 < x0) | (y1 < y0), "x_max", "x_max/y_max must not be below x_min/y_min"),
@@ -243,7 +249,9 @@ def _vectors(
     return out
 
 
-def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> Prepared:
+def prepare(  # noqa: C901, PLR0912, PLR0915 - one check per optional column, in order
+    df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]
+) -> Prepared:
     """Validate a batch; ``images`` maps image id -> row, ``types`` type id -> (row, team id).
 
     The caller has already checked that the acting user may write to every image and type.
@@ -258,17 +266,17 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
     image_ids = ints(df, "image")
     type_ids = ints(df, "annotation_type")
     img_index = pd.Index(list(images))
-    pos = img_index.get_indexer(image_ids)
+    pos = img_index.get_indexer(pd.Index(image_ids))
     widths = np.array([images[i].width for i in img_index], dtype=np.float64)[pos]
     heights = np.array([images[i].height for i in img_index], dtype=np.float64)[pos]
     sets = np.array([images[i].image_set_id for i in img_index], dtype=np.int64)[pos]
     set_teams = {images[i].image_set_id: images[i].team_id for i in img_index}
     type_index = pd.Index(list(types))
-    tpos = type_index.get_indexer(type_ids)
+    tpos = type_index.get_indexer(pd.Index(type_ids))
     vtypes = np.array([types[t][0].vector_type for t in type_index], dtype=np.int64)[tpos]
     type_team = np.array([types[t][1] for t in type_index], dtype=np.int64)[tpos]
     img_team = np.array([set_teams[int(x)] for x in np.unique(sets)])
-    team_of_set = dict(zip(np.unique(sets).tolist(), img_team.tolist()))
+    team_of_set = dict(zip(np.unique(sets).tolist(), img_team.tolist(), strict=True))
     if (type_team != pd.Series(sets).map(team_of_set).to_numpy()).any():
         row = int(np.argmax(type_team != pd.Series(sets).map(team_of_set).to_numpy()))
         raise BadInput(
@@ -277,7 +285,7 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
             field="annotation_type",
         )
     if "vector" in df:
-        sizes = [(int(w), int(h)) for w, h in zip(widths, heights)]
+        sizes = [(int(w), int(h)) for w, h in zip(widths, heights, strict=True)]
         rules = [(types[int(t)][0].vector_type, types[int(t)][0].node_count) for t in type_ids]
         geometry = _vectors(df, sizes, rules)
     else:
@@ -291,7 +299,7 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
     frames = ints(df, "frame", 1)
     if vector_frames is not None:
         frames = np.array(
-            [vf or f for vf, f in zip(vector_frames, frames.tolist())], dtype=np.int64
+            [vf or f for vf, f in zip(vector_frames, frames.tolist(), strict=True)], dtype=np.int64
         )
     if (frames < 1).any():
         raise BadInput("frame: frames are 1-based", field="frame")
@@ -299,7 +307,7 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
         uids = df["unique_identifier"]
         if (
             uids.isna().any()
-            or not uids.map(lambda u: isinstance(u, str) and 0 < len(u) <= 64).all()
+            or not uids.map(lambda u: isinstance(u, str) and 0 < len(u) <= MAX_UID).all()
         ):
             raise BadInput(
                 "unique_identifier: expected strings of 1-64 characters", field="unique_identifier"
@@ -345,7 +353,7 @@ def prepare(df: pd.DataFrame, images: dict[int, Any], types: dict[int, Any]) -> 
             "blurred": _bools(df, "blurred"),
             **geometry,
         },
-        image_sets={int(k): int(v) for k, v in counts.items()},
+        image_sets={int(str(k)): int(v) for k, v in counts.items()},
     )
 
 
@@ -379,7 +387,7 @@ def write(s: Session, batch: Prepared, *, user_id: int, position: int, postgres:
         "action": ["create"] * n,
         "position": [position] * n,
     }
-    data = {**c, **const, **dict(zip(BBOX, x_cols)), "id": ids}
+    data = {**c, **const, **dict(zip(BBOX, x_cols, strict=True)), "id": ids}
     raw = s.connection().connection.driver_connection
     if postgres:
         for name in ("vector", "meta_data"):
@@ -394,11 +402,11 @@ def _copy(raw: Any, table: str, columns: tuple[str, ...], data: dict[str, Any]) 
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     with raw.cursor() as cur, cur.copy(statement) as copy:
         copy.set_types([PG_TYPES[c] for c in columns])
-        for row in zip(*(data[c] for c in columns)):
+        for row in zip(*(data[c] for c in columns), strict=True):
             copy.write_row(row)
 
 
 def _executemany(raw: Any, table: str, columns: tuple[str, ...], data: dict[str, Any]) -> None:
     marks = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-    raw.executemany(statement, zip(*(data[c] for c in columns)))
+    raw.executemany(statement, zip(*(data[c] for c in columns), strict=True))

@@ -152,7 +152,7 @@ class CatalogMixin(SqlBase):
             self._emit(s, "product", "created", team=row.id, ids=(product.id,))
             return convert.product(product)
 
-    def _unique(
+    def _unique(  # noqa: PLR0917 - private helper
         self, s: Session, model: Any, scope: Any, name: str, what: str, own: int = 0
     ) -> None:
         clash = s.scalar(sa.select(model.id).where(scope, model.name == name))
@@ -289,7 +289,9 @@ class CatalogMixin(SqlBase):
             s.delete(row)
 
     # ------------------------------------------------------------------ image sets
-    def _set_values(self, s: Session, team_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    def _set_values(  # noqa: C901, PLR0912 - one branch per image-set field
+        self, s: Session, team_id: int, fields: dict[str, Any]
+    ) -> dict[str, Any]:
         _unknown(fields, SET_FIELDS)
         out: dict[str, Any] = {}
         for key, value in fields.items():
@@ -312,12 +314,13 @@ class CatalogMixin(SqlBase):
                         )
                 out[key] = ids
             elif key == "main_annotation_type":
+                main = None
                 if value is not None:
                     row, prod = self._type(s, value)
                     if prod.team_id != team_id:
                         raise BadInput(f"{key}: type {row.id} belongs to another team", field=key)
-                    value = row.id
-                out["main_annotation_type_id"] = value
+                    main = row.id
+                out["main_annotation_type_id"] = main
             elif key == "collaboration_type":
                 out[key] = check_choice(value, CollaborationType, key)
             else:

@@ -155,7 +155,7 @@ def annotation(row: m.AnnotationRow) -> Annotation:
 
 
 def state(row: m.RevisionRow | m.AnnotationRow) -> dict[str, Any]:
-    """The versioned state of an annotation or revision, as a plain dict."""
+    """Return the versioned state of an annotation or revision, as a plain dict."""
     return {
         "annotation_type": row.annotation_type_id,
         "vector": row.vector,

@@ -146,7 +146,7 @@ class ExtrasMixin(SqlBase):
             return convert.image_action(entry)
 
     def image_actions(self, image: Ref) -> list[ImageAction]:
-        """The action log of an image, oldest first."""
+        """Return the action log of an image, oldest first."""
         with self._tx() as s:
             row = self._image(s, image)
             query = sa.select(m.ImageActionRow).where(m.ImageActionRow.image_id == row.id)
@@ -189,7 +189,7 @@ class ExtrasMixin(SqlBase):
             return convert.screening(state)
 
     def screening(self, image: Ref, user: Ref | str | None = None) -> ScreeningState | None:
-        """A user's (default: the acting user's) screening state on an image."""
+        """Return a user's (default: the acting user's) screening state on an image."""
         with self._tx() as s:
             row = self._image(s, image)
             who = self._me(s).id if user is None else self._user_row(s, user).id

@@ -7,7 +7,9 @@ feeds the bus: changes made by any process arrive.
 
 Examples
 --------
->>> from exact_lab.entities import Change
+>>> import psycopg
+
+from exact_lab.entities import Change
 >>> bus = Bus()
 >>> seen = []
 >>> handle = bus.add(seen.append)
@@ -28,6 +30,8 @@ import queue
 import threading
 from collections.abc import Callable
 from typing import Any
+
+import psycopg
 
 from exact_lab.entities import Change
 
@@ -108,7 +112,7 @@ class Bus:
                 for callback in callbacks:
                     try:
                         callback(change)
-                    except Exception:
+                    except Exception:  # noqa: PERF203 - a failing subscriber must not stop others
                         log.exception("a change-feed subscriber failed")
             finally:
                 self._queue.task_done()
@@ -119,8 +123,6 @@ class PgListener:
 
     def __init__(self, conninfo: str, bus: Bus) -> None:
         """Start listening; returns once ``LISTEN`` is in place."""
-        import psycopg
-
         self._stop = threading.Event()
         self._bus = bus
         self._conn: Any = psycopg.connect(conninfo, autocommit=True)
@@ -156,7 +158,7 @@ _BUSES_LOCK = threading.Lock()
 
 
 def bus_for(key: str) -> Bus:
-    """The process-wide bus of one database (``key`` identifies it)."""
+    """Return the process-wide bus of one database (``key`` identifies it)."""
     with _BUSES_LOCK:
         if key not in _BUSES:
             _BUSES[key] = Bus()

@@ -6,9 +6,10 @@ The spatial index (GiST on PostgreSQL, an R*Tree on SQLite) is created by migrat
 not part of this metadata.
 
 ``annotations`` and ``annotation_revisions`` carry no foreign keys on purpose: PostgreSQL checks a
-foreign key with one query per inserted row, which made bulk COPY several times slower. The store checks every reference itself (in the writing transaction, with the
-referenced images and types locked ``FOR SHARE``) and never hard-deletes a user, or an image,
-image set or annotation type that history refers to.
+foreign key with one query per inserted row, which made bulk COPY several times slower. The
+store checks every reference itself (in the writing transaction, with the referenced images
+locked ``FOR SHARE``) and never hard-deletes a user, or an image, image set or annotation type
+that history refers to.
 """
 
 from __future__ import annotations

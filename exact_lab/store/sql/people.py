@@ -17,7 +17,7 @@ from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import ADMIN, SqlBase
 from exact_lab.store.validation import check_name
 
-TOKEN_PREFIX = "pat_"
+TOKEN_PREFIX = "pat_"  # noqa: S105 - the public token prefix, not a secret
 
 
 def _digest(secret: str) -> str:
@@ -43,7 +43,7 @@ class PeopleMixin(SqlBase):
             return [convert.user(r) for r in s.scalars(query.order_by(m.UserRow.id))]
 
     def get_user(self, user: Ref | str) -> User:
-        """A user by id or username."""
+        """Return a user by id or username."""
         with self._tx() as s:
             return convert.user(self._user_row(s, user))
 
@@ -96,7 +96,7 @@ class PeopleMixin(SqlBase):
             return NewToken(convert.token(row), f"{TOKEN_PREFIX}{prefix}.{secret}")
 
     def tokens(self) -> list[ApiToken]:
-        """The acting user's tokens (without secrets)."""
+        """Return the acting user's tokens (without secrets)."""
         with self._tx() as s:
             query = sa.select(m.TokenRow).where(m.TokenRow.user_id == self._me(s).id)
             return [convert.token(r) for r in s.scalars(query.order_by(m.TokenRow.id))]

@@ -142,7 +142,7 @@ class ReadMixin(SqlBase):
             )
             return self._finish(s, query.order_by(A.c.id), with_vector, format)
 
-    def _filters(
+    def _filters(  # noqa: PLR0917 - private helper
         self,
         s: Session,
         query: Any,

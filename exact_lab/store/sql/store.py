@@ -29,6 +29,7 @@ from exact_lab.store.sql.extras import ExtrasMixin
 from exact_lab.store.sql.feed import PgListener
 from exact_lab.store.sql.people import PeopleMixin
 from exact_lab.store.sql.reads import ReadMixin
+from exact_lab.store.validation import check_name
 
 __all__ = ["SqlStore"]
 
@@ -76,11 +77,9 @@ class SqlStore(PeopleMixin, CatalogMixin, AnnotationWriteMixin, ReadMixin, Extra
         return self._shared.engine
 
     def as_user(self, username: str) -> SqlStore:
-        """A store on the same connection pool acting as ``username`` (created on first use)."""
-        from exact_lab.store.validation import check_name
-
+        """Return a store on this connection pool acting as ``username`` (created if new)."""
         other = type(self)(self._shared, check_name(username, "username"))
-        other._bootstrap_user()
+        other._bootstrap_user()  # noqa: SLF001 - same class
         return other
 
     # ------------------------------------------------------------------ change feed

@@ -18,6 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create every table of the store."""
     op.create_table(
         "annotation_revisions",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -469,6 +470,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop every table of the store."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP SEQUENCE IF EXISTS history_position_seq")
     with op.batch_alter_table("version_artefacts", schema=None) as batch_op:

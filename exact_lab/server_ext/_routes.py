@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from tornado import web
+from typing import Any
 
+from exact_lab.server_ext import _resources as res
+from exact_lab.server_ext._annotations import Annotations
+from exact_lab.server_ext._images import ImageListHandler
+from exact_lab.server_ext._rest import (
+    CountHandler,
+    DetailHandler,
+    ListHandler,
+    MultipleDeleteHandler,
+)
 from exact_lab.server_ext._tiles import tile_routes
 
 __all__ = ["api_routes"]
 
+_RESOURCES: tuple[res.Resource, ...] = (
+    res.Users(), res.Teams(), res.Memberships(), res.Products(), res.AnnotationTypes(),
+    res.ImageSets(), res.Images(), Annotations(), res.Verifications(), res.MediaFiles(),
+    res.ImageActions(), res.ScreeningModes(), res.SetVersions(),
+)  # fmt: skip
+res.RESOURCES.update({r.path: r for r in _RESOURCES})
 
-def api_routes(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
+
+def api_routes(prefix: str) -> list[tuple[Any, ...]]:
     """Every route below ``prefix`` (``/exact/api/v1``)."""
-    return [*tile_routes(f"{prefix}/images/images")]
+    routes: list[tuple[Any, ...]] = [*tile_routes(f"{prefix}/images/images")]
+    annotations = res.RESOURCES["annotations/annotations"]
+    routes += [
+        (rf"{prefix}/annotations/annotations/count/?", CountHandler, {"resource": annotations}),
+        (
+            rf"{prefix}/annotations/annotations/multiple_delete/?",
+            MultipleDeleteHandler,
+            {"resource": annotations},
+        ),
+    ]
+    for resource in _RESOURCES:
+        base = f"{prefix}/{resource.path}"
+        listing = ImageListHandler if resource.path == "images/images" else ListHandler
+        routes += [
+            (rf"{base}/?", listing, {"resource": resource}),
+            (rf"{base}/(\d{{1,18}})/?", DetailHandler, {"resource": resource}),
+        ]
+    return routes

@@ -151,9 +151,7 @@ class GetPatchHandler(_SlideHandler):
         }
         frame = _int_argument(self, "frame", 1, low=1)
         _image, path = await self.image_and_path(image_id)
-        data = await self.run(
-            lambda: self.state.tiles.get_patch(path, frame=frame - 1, **args)
-        )
+        data = await self.run(lambda: self.state.tiles.get_patch(path, frame=frame - 1, **args))
         self.set_header("Content-Type", "image/png")
         self.set_header("Cache-Control", CACHE_CONTROL)
         self.finish(data)

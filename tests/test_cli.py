@@ -49,4 +49,28 @@ def test_demo_prepares_workspace(isolated_data_dir: Path, sample_slides_dir: Pat
     result = exact_lab_cli("demo", "--prepare-only")
     assert result.returncode == 0, result.stderr
     assert (isolated_data_dir / "sample-slides" / "cmu_small_region.svs").is_file()
-    assert "sample slides in" in result.stdout
+    assert "3 slides" in result.stdout
+
+    from exact_lab.store import connect
+
+    store = connect(user=_demo_owner())
+    team = store.team_named("Demo pathology")
+    image_set = store.image_set_named(team, "Demo slides")
+    images = store.images(image_set)
+    assert sorted(image.width for image in images) == [2220, 4096, 8192]
+    # public names are pseudonyms; the original file name stays private
+    assert all(image.name.count("-") == 2 and ".svs" not in image.name for image in images)
+    frame = store.annotations(image_set=image_set)
+    assert len(frame) >= 300
+    assert set(frame["image"]) == {image.id for image in images}
+
+    again = exact_lab_cli("demo", "--prepare-only")
+    assert again.returncode == 0, again.stderr
+    assert len(store.images(image_set)) == 3
+    assert len(store.annotations(image_set=image_set)) == len(frame)
+
+
+def _demo_owner() -> str:
+    from exact_lab.store.registry import acting_user
+
+    return acting_user()

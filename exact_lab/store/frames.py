@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["COLUMNS", "build_frame", "empty_frame", "to_arrow"]
+__all__ = ["COLUMNS", "INT_COLUMNS", "build_frame", "empty_frame", "from_columns", "to_arrow"]
 
 COLUMNS = (
     "id",
@@ -72,7 +72,7 @@ COLUMNS = (
     "revision",
     "verified_count",
 )
-_INT = ("id", "image", "image_set", "annotation_type", "frame", "revision", "verified_count")
+INT_COLUMNS = ("id", "image", "image_set", "annotation_type", "frame", "revision", "verified_count")
 _NULLABLE_INT = ("user", "last_editor")
 _FLOAT = ("x_min", "y_min", "x_max", "y_max")
 _BOOL = ("deleted", "concealed", "blurred")
@@ -84,26 +84,33 @@ def columns(*, with_vector: bool = True) -> list[str]:
     return [c for c in COLUMNS if with_vector or c != "vector"]
 
 
+def from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pd.DataFrame:
+    """Build the documented DataFrame from one sequence per column, fixing the dtypes."""
+    names = columns(with_vector=with_vector)
+    out: dict[str, Any] = {}
+    for name in names:
+        column = data[name]
+        if name in INT_COLUMNS:
+            out[name] = np.asarray(column, dtype=np.int64).reshape(len(column))
+        elif name in _FLOAT:
+            out[name] = np.asarray(column, dtype=np.float64).reshape(len(column))
+        elif name in _BOOL:
+            out[name] = np.asarray(column, dtype=bool).reshape(len(column))
+        elif name in _NULLABLE_INT:
+            out[name] = pd.array(column, dtype="Int64")
+        elif name in _TIME:
+            stamps = pd.to_datetime(pd.Series(column), utc=True, format="ISO8601")
+            out[name] = stamps.astype("datetime64[ns, UTC]")
+        else:
+            out[name] = pd.Series(column, dtype=object)
+    return pd.DataFrame(out, columns=names)
+
+
 def build_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool = True) -> pd.DataFrame:
-    """Build the documented DataFrame from rows in :data:`COLUMNS` order (column by column)."""
+    """Build the documented DataFrame from rows in :data:`COLUMNS` order."""
     names = columns(with_vector=with_vector)
     values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    data: dict[str, Any] = {}
-    for name, column in zip(names, values, strict=True):
-        if name in _INT:
-            data[name] = np.fromiter(column, dtype=np.int64, count=len(column))
-        elif name in _FLOAT:
-            data[name] = np.array(column, dtype=np.float64).reshape(len(column))
-        elif name in _BOOL:
-            data[name] = np.array(column, dtype=bool).reshape(len(column))
-        elif name in _NULLABLE_INT:
-            data[name] = pd.array(column, dtype="Int64")
-        elif name in _TIME:
-            stamps = pd.to_datetime(pd.Series(column, dtype=object), utc=True, format="ISO8601")
-            data[name] = stamps.astype("datetime64[ns, UTC]")
-        else:
-            data[name] = pd.Series(column, dtype=object)
-    return pd.DataFrame(data, columns=names)
+    return from_columns(dict(zip(names, values, strict=True)), with_vector=with_vector)
 
 
 def empty_frame(*, with_vector: bool = True) -> pd.DataFrame:
@@ -116,7 +123,9 @@ def to_arrow(frame: pd.DataFrame) -> Any:
     out = frame.copy()
     for name in ("vector", "meta_data"):
         if name in out:
-            out[name] = [None if v is None else json.dumps(v) for v in out[name].tolist()]
+            out[name] = [
+                v if v is None or isinstance(v, str) else json.dumps(v) for v in out[name].tolist()
+            ]
     table = pa.Table.from_pandas(out, preserve_index=False)
     fields = [
         pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f

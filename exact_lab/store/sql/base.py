@@ -152,6 +152,12 @@ class SqlBase(Store):
 
     # ------------------------------------------------------------------ access checks
     def _role(self, s: Session, team_id: int) -> str | None:
+        roles: dict[int, str | None] = s.info.setdefault("roles", {})
+        if team_id not in roles:
+            roles[team_id] = self._query_role(s, team_id)
+        return roles[team_id]
+
+    def _query_role(self, s: Session, team_id: int) -> str | None:
         admin = s.scalar(
             sa.select(m.MembershipRow.is_admin).where(
                 m.MembershipRow.team_id == team_id, m.MembershipRow.user_id == self._me(s).id
@@ -200,6 +206,36 @@ class SqlBase(Store):
                 f"image {image_id} does not exist or you ({self._username}) are not in its team"
             ) from None
         return row
+
+    def _image_access(self, s: Session, image: Ref) -> tuple[int, int | None]:
+        """Check read access to an image in one query; return (image id, blind user or None)."""
+        image_id = ref(image, "image")
+        me = self._uid(s)
+        query = (
+            sa.select(
+                m.ImageSetRow.collaboration_type,
+                m.MembershipRow.is_admin,
+                m.UserRow.is_active,
+            )
+            .select_from(m.ImageRow)
+            .join(m.ImageSetRow, m.ImageSetRow.id == m.ImageRow.image_set_id)
+            .join(m.UserRow, m.UserRow.id == me)
+            .outerjoin(
+                m.MembershipRow,
+                (m.MembershipRow.team_id == m.ImageSetRow.team_id)
+                & (m.MembershipRow.user_id == me),
+            )
+            .where(m.ImageRow.id == image_id)
+        )
+        found = s.execute(query).first()
+        if found is not None and not found.is_active:
+            self._me(s)  # raises: deactivated
+        if found is None or found.is_admin is None:
+            raise NotFound(
+                f"image {image_id} does not exist or you ({self._username}) are not in its team"
+            )
+        blind = found.collaboration_type == CollaborationType.COMPETITIVE and not found.is_admin
+        return image_id, me if blind else None
 
     def _blind_filter(self, s: Session, set_row: m.ImageSetRow) -> int | None:
         """Return the user a competitive set restricts the acting user to (None: nobody)."""

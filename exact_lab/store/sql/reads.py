@@ -20,6 +20,8 @@ from exact_lab.store import frames
 from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, ref
 from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import SqlBase
+from exact_lab.store.sql.fastread import read_frame
+from exact_lab.store.sql.viewport import viewport_frame
 
 A = m.AnnotationRow.__table__
 R = m.RevisionRow.__table__
@@ -93,8 +95,13 @@ class ReadMixin(SqlBase):
     def _finish(self, s: Session, query: Any, with_vector: bool, fmt: Format) -> Any:  # noqa: FBT001
         if fmt not in ("pandas", "arrow"):
             raise BadInput(f"format: expected 'pandas' or 'arrow', got {fmt!r}", field="format")
-        rows = s.execute(query).all()
-        frame = frames.build_frame(rows, with_vector=with_vector)
+        frame = read_frame(
+            s,
+            query,
+            with_vector=with_vector,
+            postgres=self._shared.postgres,
+            parse_json=fmt == "pandas",
+        )
         return frames.to_arrow(frame) if fmt == "arrow" else frame
 
     def annotations(
@@ -140,7 +147,7 @@ class ReadMixin(SqlBase):
             query = self._filters(
                 s, query, A, set_ids, annotation_type, user, min_verifications, deleted
             )
-            return self._finish(s, query.order_by(A.c.id), with_vector, format)
+            return self._finish(s, query, with_vector, format)
 
     def _filters(  # noqa: PLR0917 - private helper
         self,
@@ -207,9 +214,7 @@ class ReadMixin(SqlBase):
         args = ([set_row.id], annotation_type, user, min_verifications, deleted)
         current = self._filters(s, current, A, *args)
         older = self._filters(s, older, R, *args)
-        both = sa.union_all(current, older).subquery()
-        query = sa.select(*both.c).order_by(both.c.id)
-        return self._finish(s, query, with_vector, fmt)
+        return self._finish(s, sa.union_all(current, older), with_vector, fmt)
 
     def annotations_in(
         self,
@@ -229,30 +234,20 @@ class ReadMixin(SqlBase):
             raise BadInput("bbox: expected four numbers (x0, y0, x1, y1)", field="bbox") from None
         if x1 < x0 or y1 < y0:
             raise BadInput("bbox: x1/y1 must not be below x0/y0", field="bbox")
+        if format not in ("pandas", "arrow"):
+            raise BadInput(f"format: expected 'pandas' or 'arrow', got {format!r}", field="format")
+        types = None if annotation_type is None else _ids(annotation_type, "annotation_type")
         with self._tx() as s:
-            image_row = self._image(s, image)
-            query = sa.select(*_current_columns(with_vector)).where(A.c.image_id == image_row.id)
-            if self._shared.postgres:
-                stored = sa.func.box(
-                    sa.func.point(A.c.x_min, A.c.y_min), sa.func.point(A.c.x_max, A.c.y_max)
-                )
-                window = sa.func.box(sa.func.point(x0, y0), sa.func.point(x1, y1))
-                query = query.where(stored.op("&&")(window))
-            else:
-                hits = sa.text(
-                    "SELECT id FROM annotations_rtree WHERE image_lo <= :img AND image_hi >= :img "
-                    "AND x_hi >= :x0 AND x_lo <= :x1 AND y_hi >= :y0 AND y_lo <= :y1"
-                ).bindparams(img=image_row.id, x0=x0, x1=x1, y0=y0, y1=y1)
-                query = query.where(
-                    A.c.id.in_(hits.columns(sa.column("id"))),
-                    A.c.x_max >= x0,
-                    A.c.x_min <= x1,
-                    A.c.y_max >= y0,
-                    A.c.y_min <= y1,
-                )
-            if frame is not None:
-                query = query.where(A.c.frame == frame)
-            query = self._filters(
-                s, query, A, [image_row.image_set_id], annotation_type, None, None, deleted
+            image_id, only_user = self._image_access(s, image)
+            frame_out = viewport_frame(
+                s,
+                postgres=self._shared.postgres,
+                image=image_id,
+                bbox=(x0, y0, x1, y1),
+                types=types,
+                frame=frame,
+                deleted=deleted,
+                only_user=only_user,
+                with_vector=with_vector,
             )
-            return self._finish(s, query.order_by(A.c.id), with_vector, format)
+            return frames.to_arrow(frame_out) if format == "arrow" else frame_out

@@ -70,3 +70,5 @@ def test_quickstart_runs_in_jupyterlab(page: Any, lab_server: JupyterProcess) ->
     # the thumbnail of the real slide is rendered as an image output
     assert page.query_selector(".jp-RenderedImage img") is not None
     screenshot(page, "quickstart-lab")
+    page.locator(".jp-Cell").last.scroll_into_view_if_needed()
+    screenshot(page, "quickstart-lab-end")

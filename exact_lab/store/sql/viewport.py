@@ -69,7 +69,7 @@ def viewport_frame(
     raw: Any = s.connection().connection.driver_connection
     if postgres:
         with raw.cursor() as cur:
-            rows = cur.execute(sql, params).fetchall()
+            rows = cur.execute(sql, params, prepare=False).fetchall()
     else:
         rows = raw.execute(sql, params).fetchall()
     names = frames.columns(with_vector=with_vector)

@@ -1,98 +1,392 @@
-// SlideViewer: a deep-zoom whole-slide viewer (OpenSeadragon) inside a notebook cell.
-// Tiles come over HTTP from the exact_lab server extension, never over the widget comm.
+// SlideViewer: a deep-zoom whole-slide viewer (OpenSeadragon) with an annotation layer, drawing
+// tools and EXACT's keyboard map, inside a notebook cell. Tiles come over HTTP from the
+// exact_lab server extension (over the widget channel when none answers); annotations come from
+// the kernel as binary columns for the visible region; every edit is one kernel command.
 import OpenSeadragon from "openseadragon";
-import { joinUrl, serverBaseUrl } from "./base_url.js";
+import { keyAction } from "./keys.js";
+import { Overlay } from "./overlay.js";
+import { debounce, makeRpc } from "./rpc.js";
+import { openTiles } from "./tiles.js";
+import { Tools } from "./tools.js";
+import { buildChrome, ensureStyle, TOOL_VT } from "./ui.js";
 
-const STYLE = `
-.exact-lab-viewer { position: relative; font: 13px system-ui, sans-serif; }
-.exact-lab-viewer .elv-canvas { width: 100%; background: #1d1d1f; border-radius: 4px; }
-.exact-lab-viewer .elv-status { color: #555; padding: 4px 2px; min-height: 1.4em; }
-.exact-lab-viewer .elv-error { color: #a40000; font-weight: 600; }
-`;
+const NATURAL_TOOL = { 1: "bbox", 2: "point", 3: "line", 4: "multiline", 5: "polygon", 6: "fixed", 7: "global" };
 
-function ensureStyle() {
-  if (document.getElementById("exact-lab-viewer-style")) return;
-  const style = document.createElement("style");
-  style.id = "exact-lab-viewer-style";
-  style.textContent = STYLE;
-  document.head.appendChild(style);
-}
-
-function render({ model, el }) {
+function render({ model, el, experimental }) {
   ensureStyle();
   el.classList.add("exact-lab-viewer");
-  const canvas = document.createElement("div");
-  canvas.className = "elv-canvas";
-  const status = document.createElement("div");
-  status.className = "elv-status";
-  el.append(canvas, status);
+  el.tabIndex = 0;
+  el.dataset.lmSuppressShortcuts = "true";
+  el.dataset.state = "loading";
+  const rpc = makeRpc(experimental);
+  const save = (values) => {
+    for (const [k, v] of Object.entries(values)) model.set(k, v);
+    model.save_changes();
+  };
+  const typeRow = (id) => (model.get("types") || []).find((row) => row.id === id) || null;
 
+  const actions = {
+    step: (delta) => stepImage(delta),
+    setTool: (tool) => setTool(tool),
+    setType: (id) => setType(id),
+  };
+  const chrome = buildChrome(el, model, actions);
   const setHeight = () => {
-    canvas.style.height = `${model.get("height")}px`;
+    chrome.canvas.style.height = `${model.get("height")}px`;
   };
   setHeight();
 
-  let viewer = null;
-  const showError = (message) => {
-    status.textContent = message;
-    status.classList.add("elv-error");
-    el.dataset.state = "error";
-    model.set("error", message);
-    model.save_changes();
-  };
+  const viewer = OpenSeadragon({
+    element: chrome.canvas,
+    showNavigator: true,
+    navigatorPosition: "BOTTOM_RIGHT",
+    navigatorSizeRatio: 0.18,
+    showNavigationControl: false,
+    crossOriginPolicy: false,
+    loadTilesWithAjax: true,
+    ajaxWithCredentials: true,
+    maxZoomPixelRatio: 4,
+    animationTime: 0.3,
+    gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
+    keyboardNavEnabled: false,
+  });
+  const overlay = new Overlay(viewer);
+  let regionSeq = 0;
+  let loaded = null; // bbox of the loaded annotations, null: must load
+  const showMessage = (text) => save({ message: text });
 
-  const open = () => {
-    const path = model.get("dzi_url");
-    status.classList.remove("elv-error");
-    if (!path) {
-      status.textContent = "No slide selected.";
+  const ctl = {
+    model,
+    focus: () => el.focus({ preventScroll: true }),
+    activeTypeRow: () => typeRow(model.get("active_type")),
+    select: (ids) => {
+      overlay.selected = ids;
+      overlay.requestDraw();
+      save({ selected: ids });
+    },
+    create: async (points) => {
+      const type = model.get("active_type");
+      if (type === null || type === undefined) {
+        showMessage("Choose an annotation type first.");
+        return;
+      }
+      try {
+        const { response } = await rpc("_cmd_create", { type, points });
+        await reload();
+        ctl.select([response.ok.id]);
+      } catch (err) {
+        showMessage(`Not saved: ${err.message}`);
+        await reload();
+      }
+    },
+    update: async (item, changes) => {
+      const msg = { id: item.id, base_revision: item.revision };
+      if (changes.points) msg.points = changes.points;
+      if (changes.type !== undefined) msg.type = changes.type;
+      try {
+        await rpc("_cmd_update", msg);
+      } catch (err) {
+        showMessage(`Not saved: ${err.message}`);
+      }
+      await reload();
+    },
+  };
+  const tools = new Tools(viewer, overlay, ctl);
+
+  // ---------------------------------------------------------------- annotations of the view
+  const visibleBbox = (grow) => {
+    const info = model.get("image_info") || {};
+    const b = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true));
+    const gx = b.width * grow;
+    const gy = b.height * grow;
+    const x0 = Math.max(0, b.x - gx);
+    const y0 = Math.max(0, b.y - gy);
+    const x1 = Math.min(info.width || b.x + b.width, b.x + b.width + gx);
+    const y1 = Math.min(info.height || b.y + b.height, b.y + b.height + gy);
+    return [x0, y0, Math.max(x0, x1), Math.max(y0, y1)];
+  };
+  const contains = (outer, inner) =>
+    outer && inner[0] >= outer[0] && inner[1] >= outer[1] && inner[2] <= outer[2] && inner[3] <= outer[3];
+
+  async function reload(force = true) {
+    if (!viewer.world.getItemCount()) return;
+    const view = visibleBbox(0);
+    if (!force && loaded && !overlay.density && contains(loaded, view)) return;
+    const bbox = visibleBbox(0.5);
+    const seq = ++regionSeq;
+    try {
+      const { response, buffers } = await rpc("_cmd_region", { bbox, frame: model.get("frame"), request: seq });
+      if (seq !== regionSeq || response.image !== (model.get("image_info") || {}).id) return;
+      if (response.kind === "density") overlay.setDensity(response, buffers);
+      else overlay.setDetail(response, buffers);
+      loaded = bbox;
+      overlay.selected = overlay.selected.filter((id) => overlay.index.has(id));
+      el.dataset.annotations = String(response.count);
+      el.dataset.layer = response.kind;
+      el.dataset.region = String(seq);
+      updateInfo();
+    } catch (err) {
+      showMessage(`Annotations not loaded: ${err.message}`);
+    }
+  }
+  const reloadSoon = debounce(() => reload(false), 150);
+  const pushViewport = debounce(() => {
+    if (!viewer.world.getItemCount()) return;
+    const [x0, y0, x1, y1] = visibleBbox(0);
+    const zoom = overlay.transform().scale;
+    save({ viewport: { x: x0, y: y0, width: x1 - x0, height: y1 - y0, zoom } });
+  }, 300);
+
+  function updateInfo() {
+    const count = el.dataset.annotations || "0";
+    const kind = overlay.density ? "annotations (density view)" : "annotations";
+    const zoom = viewer.world.getItemCount() ? overlay.transform().scale : 0;
+    const user = (model.get("user") || {}).username || "";
+    const blind = model.get("blind") ? " · blind set: only your annotations" : "";
+    chrome.info.textContent = `${count} ${kind} in view · zoom ${(zoom * 100).toFixed(1)}% · ${user}${blind}`;
+  }
+
+  viewer.addHandler("animation-finish", () => {
+    reloadSoon();
+    pushViewport();
+    updateInfo();
+  });
+  viewer.addHandler("open", () => {
+    el.dataset.state = "open";
+    loaded = null;
+    overlay.mpp = (model.get("image_info") || {}).mpp || 0;
+    overlay.requestDraw();
+    reload();
+    pushViewport();
+  });
+  viewer.addHandler("open-failed", (event) => fail(`The slide cannot be opened: ${event.message || "the server refused"}`));
+  viewer.addHandler("tile-loaded", () => {
+    el.dataset.tiles = "loaded";
+  });
+  viewer.addHandler("tile-load-failed", (event) => {
+    el.dataset.tileErrors = String(Number(el.dataset.tileErrors || 0) + 1);
+    showMessage(`A tile failed to load: ${event.message || "unknown reason"}`);
+  });
+
+  function fail(message) {
+    el.dataset.state = "error";
+    save({ error: message });
+    chrome.update();
+  }
+
+  async function open() {
+    overlay.setDetail({ count: 0 }, [new ArrayBuffer(0), new ArrayBuffer(0), new ArrayBuffer(0),
+      new ArrayBuffer(0), new Uint32Array(1).buffer, new ArrayBuffer(0)]);
+    overlay.selected = [];
+    loaded = null;
+    if (model.get("error")) {
+      el.dataset.state = "error";
+      viewer.close();
       return;
     }
-    const url = joinUrl(serverBaseUrl(), path);
+    if (!model.get("dzi_url")) return;
     el.dataset.state = "loading";
-    status.textContent = "Loading slide…";
-    if (viewer === null) {
-      viewer = OpenSeadragon({
-        element: canvas,
-        tileSources: url,
-        showNavigator: true,
-        navigatorPosition: "BOTTOM_RIGHT",
-        showNavigationControl: false,
-        crossOriginPolicy: false,
-        loadTilesWithAjax: true,
-        ajaxWithCredentials: true,
-        maxZoomPixelRatio: 2,
-        animationTime: 0.4,
-      });
-      viewer.addHandler("open", () => {
-        el.dataset.state = "open";
-        status.textContent = model.get("title") || "";
-      });
-      viewer.addHandler("open-failed", (event) => {
-        showError(`Cannot open the slide: ${event.message || "the server refused the request"}`);
-      });
-      viewer.addHandler("tile-load-failed", (event) => {
-        status.textContent = `A tile failed to load: ${event.message || "unknown reason"}`;
-      });
-      viewer.world.addHandler("add-item", () => {
-        el.dataset.tiles = "requested";
-      });
-      viewer.addHandler("tile-loaded", () => {
-        el.dataset.tiles = "loaded";
-      });
-    } else {
-      viewer.open(url);
+    try {
+      const tiles = await openTiles(model, rpc);
+      el.dataset.tileMode = tiles.kind;
+      if (tiles.kind === "http") {
+        viewer.ajaxHeaders = tiles.headers;
+        viewer.open({ tileSource: tiles.url, ajaxHeaders: tiles.headers });
+      } else {
+        viewer.open(tiles.source);
+      }
+    } catch (err) {
+      fail(err.message);
     }
-  };
+  }
 
-  model.on("change:dzi_url", open);
-  model.on("change:height", setHeight);
-  model.on("change:title", () => {
-    if (el.dataset.state === "open") status.textContent = model.get("title") || "";
+  // ---------------------------------------------------------------- tools, types, images
+  function setTool(tool) {
+    const wanted = TOOL_VT[tool];
+    const active = typeRow(model.get("active_type"));
+    const values = { tool };
+    if (wanted && (!active || active.vector_type !== wanted)) {
+      const fit = (model.get("types") || []).find((row) => row.vector_type === wanted);
+      if (fit) values.active_type = fit.id;
+    }
+    tools.cancel();
+    save(values);
+  }
+
+  function setType(id) {
+    const row = typeRow(id);
+    if (!row) return;
+    const values = { active_type: id };
+    const tool = model.get("tool");
+    if (tool !== "select" && TOOL_VT[tool] !== row.vector_type) values.tool = NATURAL_TOOL[row.vector_type] || "select";
+    save(values);
+    // EXACT: a label key also relabels the selected annotations
+    for (const ident of overlay.selected) {
+      const item = overlay.get(ident);
+      if (item && item.type !== id) ctl.update(item, { type: id });
+    }
+  }
+
+  function stepImage(delta) {
+    const info = model.get("image_info") || {};
+    const index = Math.min(Math.max(0, (info.index || 0) + delta), (info.count || 1) - 1);
+    if (index !== info.index) save({ image_index: index });
+  }
+
+  function stepFrame(delta) {
+    const frames = (model.get("image_info") || {}).frames || 1;
+    const frame = Math.min(Math.max(1, model.get("frame") + delta), frames);
+    if (frame !== model.get("frame")) save({ frame });
+  }
+
+  async function command(name) {
+    try {
+      await rpc(name, {});
+    } catch (err) {
+      showMessage(`Not saved: ${err.message}`);
+    }
+    await reload();
+  }
+
+  function deleteSelected() {
+    const items = overlay.selected.map((id) => overlay.get(id)).filter(Boolean).map((it) => [it.id, it.revision]);
+    if (!items.length) return;
+    overlay.selected = [];
+    rpc("_cmd_delete", { items })
+      .catch((err) => showMessage(`Not deleted: ${err.message}`))
+      .finally(() => reload());
+  }
+
+  function pan(dx, dy) {
+    const b = viewer.viewport.getBounds();
+    viewer.viewport.panBy(new OpenSeadragon.Point(dx * b.width * 0.1, dy * b.height * 0.1));
+  }
+
+  el.addEventListener("keydown", (event) => {
+    let action = keyAction(event);
+    if (action === null && event.key.length === 1 && !event.ctrlKey && !event.metaKey) {
+      const row = (model.get("types") || []).find((r) => r.key && r.key === event.key);
+      if (row) action = `type-id:${row.id}`;
+    }
+    if (action === null) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (action.startsWith("type:")) {
+      const row = (model.get("types") || []).find((r) => r.key === action.slice(5));
+      if (row) setType(row.id);
+      return;
+    }
+    if (action.startsWith("type-id:")) {
+      setType(Number(action.slice(8)));
+      return;
+    }
+    switch (action) {
+      case "delete":
+        deleteSelected();
+        break;
+      case "backspace":
+        if (!tools.undoVertex()) deleteSelected();
+        break;
+      case "escape":
+        if (!tools.cancel()) ctl.select([]);
+        break;
+      case "enter":
+        tools.finish();
+        break;
+      case "undo":
+        command("_cmd_undo");
+        break;
+      case "redo":
+        command("_cmd_redo");
+        break;
+      case "toggle-mode": {
+        const row = typeRow(model.get("active_type"));
+        const natural = row ? NATURAL_TOOL[row.vector_type] || "select" : "select";
+        setTool(model.get("tool") === "select" ? natural : "select");
+        break;
+      }
+      case "toggle-visible":
+        save({ annotations_visible: !model.get("annotations_visible") });
+        break;
+      case "background": {
+        const type = model.get("active_type");
+        if (overlay.background.has(type)) overlay.background.delete(type);
+        else overlay.background.add(type);
+        overlay.requestDraw();
+        break;
+      }
+      case "previous-image":
+        stepImage(-1);
+        break;
+      case "next-image":
+        stepImage(1);
+        break;
+      case "previous-frame":
+        stepFrame(-1);
+        break;
+      case "next-frame":
+        stepFrame(1);
+        break;
+      case "pan-left":
+        pan(-1, 0);
+        break;
+      case "pan-right":
+        pan(1, 0);
+        break;
+      case "pan-up":
+        pan(0, -1);
+        break;
+      case "pan-down":
+        pan(0, 1);
+        break;
+      default:
+        break;
+    }
   });
+  // keep JupyterLab's command-mode shortcuts away while the viewer has the focus
+  el.addEventListener("keypress", (event) => event.stopPropagation());
+  el.addEventListener("keyup", (event) => event.stopPropagation());
+
+  // ---------------------------------------------------------------- model events
+  model.on("msg:custom", (msg) => {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.kind === "refresh") {
+      reload();
+    } else if (msg.kind === "goto" && viewer.world.getItemCount()) {
+      const [x0, y0, x1, y1] = msg.bbox;
+      const rect = viewer.viewport.imageToViewportRectangle(x0, y0, x1 - x0, y1 - y0);
+      viewer.viewport.fitBounds(rect);
+    }
+  });
+  model.on("change:dzi_url", open);
+  model.on("change:error", () => {
+    chrome.update();
+    if (model.get("error")) el.dataset.state = "error";
+  });
+  model.on("change:height", setHeight);
+  model.on("change:selected", () => {
+    overlay.selected = [...model.get("selected")];
+    overlay.requestDraw();
+  });
+  model.on("change:annotations_visible", () => {
+    overlay.visible = model.get("annotations_visible");
+    overlay.requestDraw();
+  });
+  model.on("change:types", () => overlay.setTypes(model.get("types") || []));
+  model.on("change:tool", () => tools.cancel());
+  for (const name of ["image_info", "tool", "active_type", "types", "message", "frame"]) {
+    model.on(`change:${name}`, () => chrome.update());
+  }
+  overlay.setTypes(model.get("types") || []);
+  overlay.visible = model.get("annotations_visible");
+  chrome.update();
   open();
   return () => {
-    if (viewer) viewer.destroy();
+    reloadSoon.cancel();
+    pushViewport.cancel();
+    tools.destroy();
+    overlay.destroy();
+    viewer.destroy();
   };
 }
 

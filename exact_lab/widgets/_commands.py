@@ -1,0 +1,152 @@
+"""The viewer's request/response commands (``anywidget.experimental.command``).
+
+The browser calls them with ``experimental.invoke("_cmd_<name>", msg)``. Every command answers,
+also on failure: errors of exact_lab come back as ``{"error": kind, "message": ...}`` (a conflict
+is shown in the widget, never retried over someone else's change), so the browser never waits
+for an answer that will not come.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from anywidget.experimental import command
+
+from exact_lab.errors import BadInput, Conflict, ExactLabError
+from exact_lab.widgets._columns import density_payload, detail_payload, points_vector
+from exact_lab.widgets._edits import describe
+
+if TYPE_CHECKING:
+    from exact_lab.widgets.viewer import SlideViewer
+
+__all__ = ["DETAIL_LIMIT", "create", "delete", "describe_tiles", "redo", "region", "tile", "undo", "update"]
+
+log = logging.getLogger(__name__)
+#: Above this many annotations in the requested region the browser gets a density grid.
+DETAIL_LIMIT = 150_000
+
+Reply = tuple[Any, list[bytes]]
+Handler = Callable[["SlideViewer", Any, list[bytes]], Reply]
+
+
+def _answering(fn: Handler) -> Handler:
+    @functools.wraps(fn)
+    def wrapper(widget: SlideViewer, msg: Any, buffers: list[bytes]) -> Reply:
+        try:
+            return fn(widget, msg, buffers)
+        except ExactLabError as err:
+            if isinstance(err, Conflict):
+                widget.message = f"Not saved: {err}"
+            return describe(err), []
+        except Exception as err:
+            log.exception("viewer command %s failed", fn.__name__)
+            return {"error": type(err).__name__, "message": str(err)}, []
+
+    return command(wrapper)
+
+
+def _image_id(widget: SlideViewer) -> int:
+    if widget.image is None:
+        raise BadInput("no image is shown")
+    return widget.image.id
+
+
+@_answering
+def region(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
+    """Annotations intersecting ``msg["bbox"]`` as binary columns, or a density grid."""
+    image = _image_id(widget)
+    bbox = tuple(float(v) for v in msg["bbox"])
+    frame = int(msg.get("frame", widget.frame))
+    frame_arg = frame if widget.image is not None and widget.image.frames > 1 else None
+    light = widget.store.annotations_in(image, bbox, frame=frame_arg, with_vector=False)
+    limit = int(msg.get("limit", DETAIL_LIMIT))
+    if len(light) > limit:
+        meta, buffers = density_payload(light, bbox)
+    else:
+        full = widget.store.annotations_in(image, bbox, frame=frame_arg, with_vector=True)
+        meta, buffers = detail_payload(full)
+    meta.update(image=image, request=msg.get("request"))
+    return meta, buffers
+
+
+def _row(annotation: Any) -> dict[str, Any]:
+    return {
+        "id": annotation.id,
+        "annotation_type": annotation.annotation_type,
+        "revision": annotation.revision,
+        "deleted": annotation.deleted,
+    }
+
+
+@_answering
+def create(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
+    """Save a drawn annotation: ``{"type": id, "points": [x1, y1, ...]}`` (level-0 pixels)."""
+    image = _image_id(widget)
+    frame = widget.frame if widget.image is not None and widget.image.frames > 1 else None
+    points = msg.get("points")
+    vector = None if points is None else points_vector(points, frame)
+    made = widget.editor.create(image, int(msg["type"]), vector)
+    widget.message = ""
+    return {"ok": _row(made)}, []
+
+
+@_answering
+def update(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
+    """Change one annotation seen at ``base_revision``: new ``points`` and/or ``type``."""
+    changes: dict[str, Any] = {}
+    if "points" in msg:
+        frame = widget.frame if widget.image is not None and widget.image.frames > 1 else None
+        changes["vector"] = points_vector(msg["points"], frame)
+    if "type" in msg:
+        changes["annotation_type"] = int(msg["type"])
+    changed = widget.editor.update(int(msg["id"]), base_revision=int(msg["base_revision"]), **changes)
+    widget.message = ""
+    return {"ok": _row(changed)}, []
+
+
+@_answering
+def delete(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
+    """Soft-delete annotations: ``{"items": [[id, base_revision], ...]}``, one operation each."""
+    done = []
+    for ident, base in msg["items"]:
+        done.append(_row(widget.editor.delete(int(ident), base_revision=int(base))))
+    widget.selected = []
+    widget.message = ""
+    return {"ok": done}, []
+
+
+@_answering
+def undo(widget: SlideViewer, _msg: Any, _buffers: list[bytes]) -> Reply:
+    """Undo the newest edit of this viewer."""
+    changed = widget.editor.undo()
+    widget.message = "" if changed else "Nothing to undo."
+    return {"ok": None if changed is None else _row(changed)}, []
+
+
+@_answering
+def redo(widget: SlideViewer, _msg: Any, _buffers: list[bytes]) -> Reply:
+    """Redo the newest undone edit."""
+    changed = widget.editor.redo()
+    widget.message = "" if changed else "Nothing to redo."
+    return {"ok": None if changed is None else _row(changed)}, []
+
+
+@_answering
+def describe_tiles(widget: SlideViewer, _msg: Any, _buffers: list[bytes]) -> Reply:
+    """Size and grid of the slide for tiles over the widget channel."""
+    info, problem = widget._comm_tiles.safe_describe()  # noqa: SLF001 - the viewer's own helper
+    if info is None:
+        return {"error": "SlideReadError", "message": problem}, []
+    return {"ok": info}, []
+
+
+@_answering
+def tile(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
+    """JPEG bytes of one DeepZoom tile of the shown image."""
+    data = widget._comm_tiles.tile(  # noqa: SLF001
+        int(msg["level"]), int(msg["x"]), int(msg["y"]), frame=int(msg.get("frame", widget.frame))
+    )
+    return {"ok": True}, [data]

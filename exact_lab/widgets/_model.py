@@ -1,0 +1,128 @@
+"""Plain data the viewer syncs to the browser: tools, the type picker, image facts, tile token.
+
+Examples
+--------
+>>> tool_for(5), tool_for(2), TOOLS["fixed"]
+('polygon', 'point', 6)
+>>> check_tool("rectangle")
+Traceback (most recent call last):
+...
+traitlets.traitlets.TraitError: tool: 'rectangle' is not one of select, bbox, point, fixed, line, multiline, polygon, freehand, global
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import traitlets
+
+from exact_lab.entities import AnnotationType, Image
+from exact_lab.errors import ExactLabError
+from exact_lab.store.abstract import Store
+
+__all__ = ["TOOLS", "check_tool", "image_info", "tool_for", "type_rows", "viewer_token"]
+
+#: Tool name -> the EXACT vector_type it draws (None: select).
+TOOLS: dict[str, int | None] = {
+    "select": None,
+    "bbox": 1,
+    "point": 2,
+    "fixed": 6,
+    "line": 3,
+    "multiline": 4,
+    "polygon": 5,
+    "freehand": 5,
+    "global": 7,
+}
+_DEFAULT_TOOL = {1: "bbox", 2: "point", 3: "line", 4: "multiline", 5: "polygon", 6: "fixed", 7: "global"}
+
+
+def tool_for(vector_type: int) -> str:
+    """The natural tool of a vector type (``select`` for types the viewer cannot draw)."""
+    return _DEFAULT_TOOL.get(int(vector_type), "select")
+
+
+def check_tool(name: str) -> str:
+    """Return ``name`` if it is a tool, else raise TraitError naming the tools."""
+    if name not in TOOLS:
+        raise traitlets.TraitError(f"tool: {name!r} is not one of {', '.join(TOOLS)}")
+    return name
+
+
+def type_rows(types: Iterable[AnnotationType]) -> list[dict[str, Any]]:
+    """Active types ordered by sort order then name, with their shortcut keys.
+
+    A type without its own ``keyboard_shortcut`` gets the digit of its place (1-9, then 0), as
+    EXACT's number keys do.
+    """
+    active = sorted((t for t in types if t.active), key=lambda t: (t.sort_order, t.name.lower(), t.id))
+    rows = []
+    for place, t in enumerate(active):
+        digit = str((place + 1) % 10) if place < 10 else ""  # noqa: PLR2004 - ten digit keys
+        rows.append(
+            {
+                "id": t.id,
+                "name": t.name,
+                "color": t.color_code,
+                "vector_type": t.vector_type,
+                "default_width": t.default_width,
+                "default_height": t.default_height,
+                "sort_order": t.sort_order,
+                "closed": t.closed,
+                "key": t.keyboard_shortcut or digit,
+                "product": t.product,
+            }
+        )
+    return rows
+
+
+def image_info(image: Image, *, index: int, count: int, set_name: str) -> dict[str, Any]:
+    """The facts about an image the browser shows (never its private path or original name)."""
+    return {
+        "id": image.id,
+        "name": image.name,
+        "width": image.width,
+        "height": image.height,
+        "mpp": image.mpp,
+        "frames": image.frames,
+        "index": index,
+        "count": count,
+        "set": image.image_set,
+        "set_name": set_name,
+    }
+
+
+_TOKENS: dict[tuple[int, str], tuple[Store, Any, str]] = {}
+_LOCK = threading.Lock()
+
+
+def viewer_token(store: Store) -> str:
+    """A personal access token of the store's user, made once per kernel and revoked at exit.
+
+    The browser sends it with its tile requests, so the server extension checks the same user's
+    rights as the kernel's store, whatever the Jupyter login is. "" when the store cannot make
+    tokens (the browser then uses the Jupyter login).
+    """
+    key = (id(store), store.user.username)
+    with _LOCK:
+        if key in _TOKENS:
+            return _TOKENS[key][2]
+        try:
+            made = store.create_token("slide-viewer")
+        except (ExactLabError, NotImplementedError):
+            return ""
+        _TOKENS[key] = (store, made.token, made.plain)
+        return made.plain
+
+
+@atexit.register
+def _revoke_tokens() -> None:
+    with _LOCK:
+        for store, token, _plain in _TOKENS.values():
+            with contextlib.suppress(Exception):
+                store.revoke_token(token)
+        _TOKENS.clear()

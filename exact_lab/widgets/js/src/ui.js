@@ -1,0 +1,140 @@
+// The widget's chrome: image navigation, tools, the type picker, status and error lines.
+export const STYLE = `
+.exact-lab-viewer { position: relative; font: 13px system-ui, sans-serif; outline: none; }
+.exact-lab-viewer:focus-visible { box-shadow: 0 0 0 2px #3b82f6; border-radius: 4px; }
+.exact-lab-viewer .elv-bar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; padding: 4px 0; }
+.exact-lab-viewer .elv-group { display: flex; gap: 2px; align-items: center; }
+.exact-lab-viewer button { font: inherit; border: 1px solid #bbb; background: #f6f6f6; border-radius: 4px;
+  padding: 2px 7px; cursor: pointer; color: #222; }
+.exact-lab-viewer button[aria-pressed="true"] { background: #2d6cdf; color: #fff; border-color: #2d6cdf; }
+.exact-lab-viewer button:disabled { opacity: .45; cursor: default; }
+.exact-lab-viewer .elv-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
+.exact-lab-viewer .elv-key { color: #888; margin-left: 4px; font-size: 11px; }
+.exact-lab-viewer button[aria-pressed="true"] .elv-key { color: #dde; }
+.exact-lab-viewer .elv-name { font-weight: 600; margin: 0 4px; }
+.exact-lab-viewer .elv-canvas { position: relative; width: 100%; background: #1d1d1f; border-radius: 4px; }
+.exact-lab-viewer .elv-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
+.exact-lab-viewer .elv-status { color: #555; padding: 3px 2px; min-height: 1.4em; display: flex; gap: 12px; }
+.exact-lab-viewer .elv-message { color: #9a5b00; font-weight: 600; }
+.exact-lab-viewer .elv-error { position: absolute; left: 0; right: 0; top: 40%; margin: auto; width: 80%;
+  background: #fff0f0; color: #a40000; border: 1px solid #e0a0a0; border-radius: 6px; padding: 14px;
+  font-weight: 600; text-align: center; z-index: 10; display: none; }
+.exact-lab-viewer[data-state="error"] .elv-error { display: block; }
+`;
+
+const TOOLS = [
+  ["select", "Select", "s"],
+  ["bbox", "Box"],
+  ["point", "Point"],
+  ["fixed", "Fixed box"],
+  ["line", "Line"],
+  ["multiline", "Multi-line"],
+  ["polygon", "Polygon"],
+  ["freehand", "Freehand"],
+  ["global", "Global label"],
+];
+export const TOOL_VT = { bbox: 1, point: 2, line: 3, multiline: 4, polygon: 5, freehand: 5, fixed: 6, global: 7 };
+
+export function ensureStyle() {
+  if (document.getElementById("exact-lab-viewer-style")) return;
+  const style = document.createElement("style");
+  style.id = "exact-lab-viewer-style";
+  style.textContent = STYLE;
+  document.head.appendChild(style);
+}
+
+function button(label, title, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.title = title;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+export function buildChrome(el, model, actions) {
+  const bar = document.createElement("div");
+  bar.className = "elv-bar";
+  const nav = document.createElement("div");
+  nav.className = "elv-group elv-nav";
+  const prev = button("◀", "Previous image (q)", () => actions.step(-1));
+  prev.className = "elv-prev";
+  const name = document.createElement("span");
+  name.className = "elv-name";
+  const next = button("▶", "Next image (e)", () => actions.step(1));
+  next.className = "elv-next";
+  const frame = document.createElement("select");
+  frame.className = "elv-frame";
+  frame.title = "Frame (Shift+q / Shift+e)";
+  frame.addEventListener("change", () => {
+    model.set("frame", Number(frame.value));
+    model.save_changes();
+  });
+  nav.append(prev, name, next, frame);
+
+  const tools = document.createElement("div");
+  tools.className = "elv-group elv-tools";
+  const toolButtons = new Map();
+  for (const [tool, label] of TOOLS) {
+    const b = button(label, `${label} tool`, () => actions.setTool(tool));
+    b.dataset.tool = tool;
+    toolButtons.set(tool, b);
+    tools.append(b);
+  }
+  const types = document.createElement("div");
+  types.className = "elv-group elv-types";
+  bar.append(nav, tools, types);
+
+  const canvas = document.createElement("div");
+  canvas.className = "elv-canvas";
+  const error = document.createElement("div");
+  error.className = "elv-error";
+  error.setAttribute("role", "alert");
+  canvas.append(error);
+
+  const status = document.createElement("div");
+  status.className = "elv-status";
+  const info = document.createElement("span");
+  info.className = "elv-info";
+  const message = document.createElement("span");
+  message.className = "elv-message";
+  status.append(info, message);
+  el.append(bar, canvas, status);
+
+  const update = () => {
+    const image = model.get("image_info") || {};
+    const count = image.count || 0;
+    name.textContent = image.name ? `${image.name} (${(image.index || 0) + 1}/${count})` : "";
+    prev.disabled = !count || image.index <= 0;
+    next.disabled = !count || image.index >= count - 1;
+    const frames = image.frames || 1;
+    frame.style.display = frames > 1 ? "" : "none";
+    if (frame.options.length !== frames) {
+      frame.replaceChildren();
+      for (let f = 1; f <= frames; f++) frame.append(new Option(`frame ${f}`, String(f)));
+    }
+    frame.value = String(model.get("frame"));
+    const tool = model.get("tool");
+    for (const [t, b] of toolButtons) b.setAttribute("aria-pressed", String(t === tool));
+    const active = model.get("active_type");
+    types.replaceChildren();
+    for (const row of model.get("types") || []) {
+      const b = button("", `${row.name} (key ${row.key || "-"})`, () => actions.setType(row.id));
+      b.dataset.type = String(row.id);
+      const swatch = document.createElement("span");
+      swatch.className = "elv-swatch";
+      swatch.style.background = row.color;
+      const key = document.createElement("span");
+      key.className = "elv-key";
+      key.textContent = row.key || "";
+      b.append(swatch, document.createTextNode(row.name), key);
+      b.setAttribute("aria-pressed", String(row.id === active));
+      types.append(b);
+    }
+    message.textContent = model.get("message") || "";
+    const err = model.get("error") || "";
+    error.textContent = err;
+    if (err) el.dataset.state = "error";
+  };
+  return { canvas, info, message, update };
+}

@@ -30,17 +30,21 @@ def _postgresql(request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> 
     return url, lambda user: connect(url, user=user)
 
 
-BACKENDS: dict[str, Callable[[pytest.FixtureRequest, pytest.TempPathFactory], tuple[str, Opener]]] = {
+BACKENDS: dict[
+    str, Callable[[pytest.FixtureRequest, pytest.TempPathFactory], tuple[str, Opener]]
+] = {
     "sqlite": _sqlite,
     "postgresql": _postgresql,
 }
 
 
 @pytest.fixture(scope="module", params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Opener]]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, Opener]]:
     """(backend name, database URL, opener) for one test module."""
     url, opener = BACKENDS[request.param](request, tmp_path_factory)
-    yield request.param, url, opener
+    return request.param, url, opener
 
 
 @pytest.fixture(scope="module")
@@ -99,19 +103,48 @@ def world(store_factory: Callable[[str], Store]) -> World:
     admin.add_member(team, member.user.username)
     other_team = other_admin.create_team(f"team-b-{sfx}")
     product = admin.create_product(team, "Mitosis", description="mitotic figures")
-    box = admin.create_annotation_type(product, "mitotic figure", vector_type=1, keyboard_shortcut="m")
+    box = admin.create_annotation_type(
+        product, "mitotic figure", vector_type=1, keyboard_shortcut="m"
+    )
     polygon = admin.create_annotation_type(product, "tumour", vector_type=5, color_code="#00FF00")
-    point = admin.create_annotation_type(product, "cell", vector_type=2, default_width=20, default_height=20)
+    point = admin.create_annotation_type(
+        product, "cell", vector_type=2, default_width=20, default_height=20
+    )
     image_set = admin.create_image_set(team, "cases", products=[product], tags=["breast"])
-    image = admin.add_image(image_set, f"img-{sfx}", width=1000, height=800, original_name="patient-17.svs", path="/data/patient-17.svs", mpp=0.25)
+    image = admin.add_image(
+        image_set,
+        f"img-{sfx}",
+        width=1000,
+        height=800,
+        original_name="patient-17.svs",
+        path="/data/patient-17.svs",
+        mpp=0.25,
+    )
     blind_set = admin.create_image_set(team, "blind", products=[product], collaboration_type=1)
     blind_image = admin.add_image(blind_set, f"blind-{sfx}", width=1000, height=800)
     other_product = other_admin.create_product(other_team, "Other")
     other_admin.create_annotation_type(other_product, "thing")
     other_set = other_admin.create_image_set(other_team, "theirs", products=[other_product])
     other_image = other_admin.add_image(other_set, f"theirs-{sfx}", width=500, height=500)
-    return World(admin, member, other_admin, outsider, team, other_team, product, box, polygon, point,
-                 image_set, image, blind_set, blind_image, other_set, other_image, sfx)
+    return World(
+        admin,
+        member,
+        other_admin,
+        outsider,
+        team,
+        other_team,
+        product,
+        box,
+        polygon,
+        point,
+        image_set,
+        image,
+        blind_set,
+        blind_image,
+        other_set,
+        other_image,
+        sfx,
+    )
 
 
 def box(x: float, y: float, w: float = 20, h: float = 20) -> dict[str, float]:

@@ -17,26 +17,53 @@ def _boxes(world: World, n: int, seed: int = 0) -> pd.DataFrame:
     x = rng.integers(0, 950, n)
     y = rng.integers(0, 750, n)
     w = rng.integers(1, 50, n)
-    return pd.DataFrame({"image": world.image.id, "annotation_type": world.box.id,
-                         "x_min": x, "y_min": y, "x_max": x + w, "y_max": y + w})
+    return pd.DataFrame(
+        {
+            "image": world.image.id,
+            "annotation_type": world.box.id,
+            "x_min": x,
+            "y_min": y,
+            "x_max": x + w,
+            "y_max": y + w,
+        }
+    )
 
 
 def test_bulk_add_from_dataframe_arrow_and_dicts(world: World) -> None:
     frame = _boxes(world, 500)
     ids = world.member.add_annotations(frame)
-    assert len(ids) == 500 and len(set(ids)) == 500
+    assert len(ids) == 500
+    assert len(set(ids)) == 500
     got = world.member.annotations(image=world.image).set_index("id").loc[ids]
     assert got["x_min"].tolist() == frame["x_min"].astype(float).tolist()
-    assert got.iloc[0]["vector"] == {"x1": frame.x_min[0], "y1": frame.y_min[0], "x2": frame.x_max[0], "y2": frame.y_max[0]}
-    assert (got["revision"] == 1).all() and got["unique_identifier"].is_unique
+    assert got.iloc[0]["vector"] == {
+        "x1": frame.x_min[0],
+        "y1": frame.y_min[0],
+        "x2": frame.x_max[0],
+        "y2": frame.y_max[0],
+    }
+    assert (got["revision"] == 1).all()
+    assert got["unique_identifier"].is_unique
     more = world.member.add_annotations(pa.Table.from_pandas(_boxes(world, 10, seed=1)))
-    dicts = world.member.add_annotations([
-        {"image": world.image.id, "annotation_type": world.polygon.id,
-         "vector": {"x1": 1, "y1": 1, "x2": 9, "y2": 1, "x3": 5, "y3": 9, "frame": 2},
-         "meta_data": {"p": 0.5}, "description": "poly", "unique_identifier": f"u-{world.suffix}"},
-    ])
+    dicts = world.member.add_annotations(
+        [
+            {
+                "image": world.image.id,
+                "annotation_type": world.polygon.id,
+                "vector": {"x1": 1, "y1": 1, "x2": 9, "y2": 1, "x3": 5, "y3": 9, "frame": 2},
+                "meta_data": {"p": 0.5},
+                "description": "poly",
+                "unique_identifier": f"u-{world.suffix}",
+            },
+        ]
+    )
     row = world.member.annotations(image=world.image).set_index("id").loc[dicts[0]]
-    assert (row["frame"], row["meta_data"], row["description"], row["y_max"]) == (2, {"p": 0.5}, "poly", 9.0)
+    assert (row["frame"], row["meta_data"], row["description"], row["y_max"]) == (
+        2,
+        {"p": 0.5},
+        "poly",
+        9.0,
+    )
     assert len(world.member.annotations(image_set=world.image_set)) == 511
     assert world.member.add_annotations([]) == []
     assert len(more) == 10
@@ -47,14 +74,17 @@ def test_dataframe_columns_and_arrow_output(world: World) -> None:
     frame = world.member.annotations(image_set=world.image_set)
     assert tuple(frame.columns) == COLUMNS
     assert str(frame["time"].dtype) == "datetime64[ns, UTC]"
-    assert frame["id"].dtype == np.int64 and frame["deleted"].dtype == bool
+    assert frame["id"].dtype == np.int64
+    assert frame["deleted"].dtype == bool
     slim = world.member.annotations(image_set=world.image_set, with_vector=False)
     assert "vector" not in slim.columns
     table = world.member.annotations(image_set=world.image_set, format="arrow")
-    assert isinstance(table, pa.Table) and table.num_rows == 5
+    assert isinstance(table, pa.Table)
+    assert table.num_rows == 5
     assert table.schema.field("vector").type == pa.string()
     empty = world.member.annotations(image=world.blind_image)
-    assert tuple(empty.columns) == COLUMNS and len(empty) == 0
+    assert tuple(empty.columns) == COLUMNS
+    assert len(empty) == 0
 
 
 def test_filters_type_user_deleted(world: World) -> None:
@@ -63,9 +93,15 @@ def test_filters_type_user_deleted(world: World) -> None:
     theirs = a.add_annotation(world.image, world.point, box(5, 5))
     gone = m.add_annotation(world.image, world.box, box(9, 9))
     m.delete_annotation(gone)
-    assert m.annotations(image_set=world.image_set, annotation_type=world.box)["id"].tolist() == [mine.id]
-    assert sorted(m.annotations(image_set=world.image_set, annotation_type=[world.box, world.point])["id"]) == [mine.id, theirs.id]
-    assert m.annotations(image_set=world.image_set, user=a.user.username)["id"].tolist() == [theirs.id]
+    assert m.annotations(image_set=world.image_set, annotation_type=world.box)["id"].tolist() == [
+        mine.id
+    ]
+    assert sorted(
+        m.annotations(image_set=world.image_set, annotation_type=[world.box, world.point])["id"]
+    ) == [mine.id, theirs.id]
+    assert m.annotations(image_set=world.image_set, user=a.user.username)["id"].tolist() == [
+        theirs.id
+    ]
     assert m.annotations(image_set=world.image_set, deleted=True)["id"].tolist() == [gone.id]
     assert len(m.annotations(image_set=world.image_set, deleted=None)) == 3
     with pytest.raises(BadInput):
@@ -77,14 +113,26 @@ def test_viewport_query_matches_brute_force(world: World) -> None:
     ids = world.member.add_annotations(frame)
     world.member.add_annotation(world.image, world.box, None)  # no vector: never in a viewport
     frame["id"] = ids
-    for x0, y0, x1, y1 in [(0, 0, 100, 100), (500, 300, 620, 410), (990, 790, 1000, 800), (10, 10, 10, 10)]:
-        expect = frame[(frame.x_max >= x0) & (frame.x_min <= x1) & (frame.y_max >= y0) & (frame.y_min <= y1)]
+    for x0, y0, x1, y1 in [
+        (0, 0, 100, 100),
+        (500, 300, 620, 410),
+        (990, 790, 1000, 800),
+        (10, 10, 10, 10),
+    ]:
+        expect = frame[
+            (frame.x_max >= x0) & (frame.x_min <= x1) & (frame.y_max >= y0) & (frame.y_min <= y1)
+        ]
         got = world.member.annotations_in(world.image, (x0, y0, x1, y1))
         assert got["id"].tolist() == sorted(expect["id"]), (x0, y0, x1, y1)
     other = world.member.add_image(world.image_set, f"other-{world.suffix}", width=1000, height=800)
     world.member.add_annotation(other, world.box, box(0, 0, 1000, 800))
     assert len(world.member.annotations_in(other, (1, 1, 2, 2))) == 1
-    assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800), annotation_type=world.point)) == 0
+    assert (
+        len(
+            world.member.annotations_in(world.image, (0, 0, 1000, 800), annotation_type=world.point)
+        )
+        == 0
+    )
     world.member.delete_annotations(ids[:10])
     assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800))) == 1990
     assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800), deleted=True)) == 10
@@ -92,7 +140,10 @@ def test_viewport_query_matches_brute_force(world: World) -> None:
 
 def _snapshot(world: World) -> tuple[int, int]:
     s = world.admin
-    return (len(s.annotations(image_set=world.image_set, deleted=None)), len(s.images(world.image_set)))
+    return (
+        len(s.annotations(image_set=world.image_set, deleted=None)),
+        len(s.images(world.image_set)),
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,7 +169,9 @@ def test_bad_vectors_name_the_field_and_change_nothing(world: World, vector, fie
 def test_too_few_nodes_and_bad_batches_change_nothing(world: World) -> None:
     before = _snapshot(world)
     with pytest.raises(BadInput, match="at least 3 nodes"):
-        world.member.add_annotation(world.image, world.polygon, {"x1": 1, "y1": 1, "x2": 3, "y2": 3})
+        world.member.add_annotation(
+            world.image, world.polygon, {"x1": 1, "y1": 1, "x2": 3, "y2": 3}
+        )
     good = _boxes(world, 50)
     bad = good.copy()
     bad.loc[49, "x_max"] = 5000
@@ -131,7 +184,9 @@ def test_too_few_nodes_and_bad_batches_change_nothing(world: World) -> None:
     with pytest.raises(BadInput, match="unknown column"):
         world.member.add_annotations(good.assign(colour="red"))
     with pytest.raises(BadInput, match="meta_data"):
-        world.member.add_annotation(world.image, world.box, box(1, 1), meta_data={"x": "y" * 70_000})
+        world.member.add_annotation(
+            world.image, world.box, box(1, 1), meta_data={"x": "y" * 70_000}
+        )
     with pytest.raises(BadInput, match="description"):
         world.member.add_annotation(world.image, world.box, box(1, 1), description="d" * 1001)
     with pytest.raises(NotFound):

@@ -28,10 +28,23 @@ def test_stale_update_is_conflict_and_never_overwrites(world: World) -> None:
 def test_bulk_writes_are_atomic(world: World) -> None:
     world.member.upsert_annotation(world.image, f"taken-{world.suffix}", world.box, box(1, 1))
     before = len(world.member.annotations(image=world.image))
-    rows = [{"image": world.image.id, "annotation_type": world.box.id, "vector": box(i, i),
-             "unique_identifier": f"new-{i}-{world.suffix}"} for i in range(20)]
-    rows.append({"image": world.image.id, "annotation_type": world.box.id, "vector": box(1, 1),
-                 "unique_identifier": f"taken-{world.suffix}"})
+    rows = [
+        {
+            "image": world.image.id,
+            "annotation_type": world.box.id,
+            "vector": box(i, i),
+            "unique_identifier": f"new-{i}-{world.suffix}",
+        }
+        for i in range(20)
+    ]
+    rows.append(
+        {
+            "image": world.image.id,
+            "annotation_type": world.box.id,
+            "vector": box(1, 1),
+            "unique_identifier": f"taken-{world.suffix}",
+        }
+    )
     with pytest.raises(Conflict):
         world.member.add_annotations(rows)
     assert len(world.member.annotations(image=world.image)) == before
@@ -62,7 +75,8 @@ def test_eight_concurrent_writers_lose_no_update(world: World, backend, is_postg
                 current = stores[i].annotation(a.id)
                 try:
                     stores[i].update_annotation(
-                        a, base_revision=current.revision,
+                        a,
+                        base_revision=current.revision,
                         meta_data={"count": current.meta_data["count"] + 1},
                     )
                     done += 1
@@ -100,7 +114,12 @@ def test_change_feed_in_process(world: World) -> None:
         a = world.member.add_annotation(world.image, world.box, box(1, 1))
         assert arrived.wait(WAIT)
     change = next(c for c in got if c.kind == "annotation")
-    assert (change.action, change.ids, change.image, change.user) == ("created", (a.id,), world.image.id, world.member.user.id)
+    assert (change.action, change.ids, change.image, change.user) == (
+        "created",
+        (a.id,),
+        world.image.id,
+        world.member.user.id,
+    )
 
 
 def test_feed_hides_other_teams_and_blind_annotations(world: World) -> None:
@@ -113,7 +132,11 @@ def test_feed_hides_other_teams_and_blind_annotations(world: World) -> None:
             done.set()
 
     with world.member.subscribe(on_change):
-        world.other_admin.add_annotation(world.other_image, world.other_admin.annotation_types(image_set=world.other_set)[0], box(1, 1))
+        world.other_admin.add_annotation(
+            world.other_image,
+            world.other_admin.annotation_types(image_set=world.other_set)[0],
+            box(1, 1),
+        )
         world.admin.add_annotation(world.blind_image, world.box, box(1, 1))
         world.admin.add_annotation(world.image, world.box, box(1, 1))  # the marker: visible
         assert done.wait(WAIT)
@@ -144,8 +167,19 @@ def test_change_feed_across_processes(world: World, backend, is_postgres) -> Non
 
     with world.admin.subscribe(on_change):
         out = subprocess.run(
-            [sys.executable, "-c", SCRIPT, url, world.member.user.username, str(world.image.id), str(world.box.id)],
-            check=True, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-c",
+                SCRIPT,
+                url,
+                world.member.user.username,
+                str(world.image.id),
+                str(world.box.id),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert arrived.wait(WAIT)
     assert got[0].ids == (int(out.stdout.strip()),)

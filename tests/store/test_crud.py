@@ -67,14 +67,36 @@ def test_products_and_annotation_types_keep_every_exact_field(world: World) -> N
     assert world.admin.product(world.product.id) == world.product
     assert world.admin.products(world.team) == [world.product]
     t = world.admin.create_annotation_type(
-        world.product, "polyline", vector_type=4, color_code="#123abc", default_width=7,
-        default_height=9, sort_order=-3, keyboard_shortcut="p", node_count=0, closed=False,
-        area_hit_test=False, enable_concealed=False, enable_blurred=False, multi_frame=True,
+        world.product,
+        "polyline",
+        vector_type=4,
+        color_code="#123abc",
+        default_width=7,
+        default_height=9,
+        sort_order=-3,
+        keyboard_shortcut="p",
+        node_count=0,
+        closed=False,
+        area_hit_test=False,
+        enable_concealed=False,
+        enable_blurred=False,
+        multi_frame=True,
     )
     got = world.member.annotation_type(t.id)
     assert got == t
-    assert (got.vector_type, got.color_code, got.sort_order, got.keyboard_shortcut) == (4, "#123ABC", -3, "p")
-    assert (got.closed, got.area_hit_test, got.enable_concealed, got.enable_blurred, got.multi_frame) == (False,) * 4 + (True,)
+    assert (got.vector_type, got.color_code, got.sort_order, got.keyboard_shortcut) == (
+        4,
+        "#123ABC",
+        -3,
+        "p",
+    )
+    assert (
+        got.closed,
+        got.area_hit_test,
+        got.enable_concealed,
+        got.enable_blurred,
+        got.multi_frame,
+    ) == (False,) * 4 + (True,)
     assert world.member.annotation_types(world.product)[0] == t  # sort_order -3 comes first
     assert t in world.member.annotation_types(image_set=world.image_set)
     changed = world.admin.update_annotation_type(t, name="polyline 2", active=False)
@@ -93,11 +115,26 @@ def test_products_and_annotation_types_keep_every_exact_field(world: World) -> N
 
 def test_image_sets_carry_exact_fields(world: World) -> None:
     s = world.admin.create_image_set(
-        world.team, "full", description="all fields", location="Lab 3", tags=["b", "a", "a"],
-        products=[world.product], main_annotation_type=world.box, collaboration_type=2, priority=1,
+        world.team,
+        "full",
+        description="all fields",
+        location="Lab 3",
+        tags=["b", "a", "a"],
+        products=[world.product],
+        main_annotation_type=world.box,
+        collaboration_type=2,
+        priority=1,
     )
-    assert (s.tags, s.products, s.main_annotation_type) == (("a", "b"), (world.product.id,), world.box.id)
-    assert (s.collaboration_type, s.priority, s.location) == (CollaborationType.SECONDOPINION, 1, "Lab 3")
+    assert (s.tags, s.products, s.main_annotation_type) == (
+        ("a", "b"),
+        (world.product.id,),
+        world.box.id,
+    )
+    assert (s.collaboration_type, s.priority, s.location) == (
+        CollaborationType.SECONDOPINION,
+        1,
+        "Lab 3",
+    )
     assert world.member.image_set(s.id) == s
     assert s in world.member.image_sets(world.team)
     updated = world.admin.update_image_set(s, priority=-1, products=[], description="changed")
@@ -114,10 +151,20 @@ def test_images_hide_private_fields_from_non_admins(world: World) -> None:
     seen_by_member = world.member.image(world.image.id)
     assert seen_by_admin.original_name == "patient-17.svs"
     assert seen_by_admin.path == "/data/patient-17.svs"
-    assert seen_by_member.original_name is None and seen_by_member.path is None
+    assert seen_by_member.original_name is None
+    assert seen_by_member.path is None
     assert dataclasses.replace(seen_by_admin, original_name=None, path=None) == seen_by_member
-    img = world.member.add_image(world.image_set, f"more-{world.suffix}", width=64, height=32, frames=3,
-                                 channels=1, objective_power=40, image_type=2, checksum="sha256:abc")
+    img = world.member.add_image(
+        world.image_set,
+        f"more-{world.suffix}",
+        width=64,
+        height=32,
+        frames=3,
+        channels=1,
+        objective_power=40,
+        image_type=2,
+        checksum="sha256:abc",
+    )
     assert (img.frames, img.channels, img.objective_power, img.image_type) == (3, 1, 40.0, 2)
     assert img.id in [i.id for i in world.member.images(world.image_set)]
     assert world.admin.update_image(img, mpp=0.5).mpp == 0.5
@@ -129,40 +176,82 @@ def test_images_hide_private_fields_from_non_admins(world: World) -> None:
 
 
 def test_annotation_crud_and_soft_delete(world: World) -> None:
-    a = world.member.add_annotation(world.image, world.box, {**box(10, 20), "frame": 1},
-                                    description="first", meta_data={"score": 0.9})
+    a = world.member.add_annotation(
+        world.image,
+        world.box,
+        {**box(10, 20), "frame": 1},
+        description="first",
+        meta_data={"score": 0.9},
+    )
     assert isinstance(a, Annotation)
-    assert (a.revision, a.frame, a.x_min, a.y_max, a.user) == (1, 1, 10.0, 40.0, world.member.user.id)
+    assert (a.revision, a.frame, a.x_min, a.y_max, a.user) == (
+        1,
+        1,
+        10.0,
+        40.0,
+        world.member.user.id,
+    )
     assert a.meta_data == {"score": 0.9}
     assert world.admin.annotation(a.id) == a
-    b = world.admin.update_annotation(a, base_revision=1, vector=box(100, 100, 50, 10), concealed=True)
-    assert (b.revision, b.x_max, b.concealed, b.last_editor) == (2, 150.0, True, world.admin.user.id)
+    b = world.admin.update_annotation(
+        a, base_revision=1, vector=box(100, 100, 50, 10), concealed=True
+    )
+    assert (b.revision, b.x_max, b.concealed, b.last_editor) == (
+        2,
+        150.0,
+        True,
+        world.admin.user.id,
+    )
     assert b.user == world.member.user.id
     c = world.member.delete_annotation(b)
-    assert c.deleted and c.revision == 3
+    assert c.deleted
+    assert c.revision == 3
     frame = world.member.annotations(image_set=world.image_set)
     assert a.id not in frame["id"].tolist()
     assert a.id in world.member.annotations(image_set=world.image_set, deleted=True)["id"].tolist()
     restored = world.member.update_annotation(a, base_revision=3, deleted=False)
     assert not restored.deleted
-    poly = world.member.add_annotation(world.image, world.polygon, {"x1": 1, "y1": 1, "x2": 9, "y2": 1, "x3": 5, "y3": 7})
+    poly = world.member.add_annotation(
+        world.image, world.polygon, {"x1": 1, "y1": 1, "x2": 9, "y2": 1, "x3": 5, "y3": 7}
+    )
     assert (poly.x_min, poly.y_min, poly.x_max, poly.y_max) == (1, 1, 9, 7)
     gone = world.member.add_annotation(world.image, world.box, None)
-    assert gone.vector is None and gone.x_min is None
+    assert gone.vector is None
+    assert gone.x_min is None
 
 
 def test_upsert_by_unique_identifier(world: World) -> None:
     uid = f"uid-{world.suffix}"
     first, created = world.member.upsert_annotation(world.image, uid, world.box, box(1, 1))
-    assert created and first.revision == 1 and first.unique_identifier == uid
-    second, created = world.admin.upsert_annotation(world.image, uid, world.point, box(5, 5), description="moved")
+    assert created
+    assert first.revision == 1
+    assert first.unique_identifier == uid
+    second, created = world.admin.upsert_annotation(
+        world.image, uid, world.point, box(5, 5), description="moved"
+    )
     assert not created
-    assert (second.id, second.revision, second.annotation_type, second.x_min) == (first.id, 2, world.point.id, 5.0)
-    same_uid_elsewhere, created = world.member.upsert_annotation(world.blind_image, uid, world.box, box(1, 1))
-    assert created and same_uid_elsewhere.id != first.id
+    assert (second.id, second.revision, second.annotation_type, second.x_min) == (
+        first.id,
+        2,
+        world.point.id,
+        5.0,
+    )
+    same_uid_elsewhere, created = world.member.upsert_annotation(
+        world.blind_image, uid, world.box, box(1, 1)
+    )
+    assert created
+    assert same_uid_elsewhere.id != first.id
     with pytest.raises(Conflict, match="upsert"):
-        world.member.add_annotations([{"image": world.image.id, "annotation_type": world.box.id,
-                                       "vector": box(1, 1), "unique_identifier": uid}])
+        world.member.add_annotations(
+            [
+                {
+                    "image": world.image.id,
+                    "annotation_type": world.box.id,
+                    "vector": box(1, 1),
+                    "unique_identifier": uid,
+                }
+            ]
+        )
 
 
 def test_verifications_media_logs_screening(world: World) -> None:
@@ -175,7 +264,9 @@ def test_verifications_media_logs_screening(world: World) -> None:
     assert again.verified is False
     assert world.admin.annotation(a.id).verified_count == 1
     assert len(world.member.verifications(a)) == 2
-    media = world.member.add_media_file(a, "snapshot.png", file="media/snapshot.png", media_file_type=2)
+    media = world.member.add_media_file(
+        a, "snapshot.png", file="media/snapshot.png", media_file_type=2
+    )
     assert world.member.media_files(a) == [media]
     world.member.delete_media_file(media)
     assert world.member.media_files(a) == []
@@ -184,14 +275,25 @@ def test_verifications_media_logs_screening(world: World) -> None:
     opened = world.member.log_image_action(world.image, 1, ip="10.0.0.1")
     world.member.log_image_action(world.image, 2)
     log = world.admin.image_actions(world.image)
-    assert [e.action for e in log] == [1, 2] and log[0] == opened
-    tiles = {"0": {"Screened": False, "x_min": 0, "y_min": 0, "x_max": 500, "y_max": 400},
-             "1": {"Screened": False, "x_min": 500, "y_min": 0, "x_max": 1000, "y_max": 400}}
-    st = world.member.save_screening(world.image, screening_tiles=tiles, x_steps=2, y_steps=1,
-                                     x_resolution=500, y_resolution=400, current_index=0)
+    assert [e.action for e in log] == [1, 2]
+    assert log[0] == opened
+    tiles = {
+        "0": {"Screened": False, "x_min": 0, "y_min": 0, "x_max": 500, "y_max": 400},
+        "1": {"Screened": False, "x_min": 500, "y_min": 0, "x_max": 1000, "y_max": 400},
+    }
+    st = world.member.save_screening(
+        world.image,
+        screening_tiles=tiles,
+        x_steps=2,
+        y_steps=1,
+        x_resolution=500,
+        y_resolution=400,
+        current_index=0,
+    )
     assert st.x_steps == 2
     moved = world.member.save_screening(world.image, current_index=1)
-    assert moved.current_index == 1 and moved.screening_tiles["1"]["Screened"] is True
+    assert moved.current_index == 1
+    assert moved.screening_tiles["1"]["Screened"] is True
     assert world.member.screening(world.image) == moved
     assert world.admin.screening(world.image) is None
     assert world.admin.screening(world.image, user=world.member.user.username) == moved
@@ -199,7 +301,8 @@ def test_verifications_media_logs_screening(world: World) -> None:
 
 def test_tokens_are_hashed_and_shown_once(world: World) -> None:
     made = world.member.create_token("laptop")
-    assert made.plain.startswith("pat_") and "." in made.plain
+    assert made.plain.startswith("pat_")
+    assert "." in made.plain
     assert made.plain not in repr(made)
     assert made.token.prefix in made.plain
     assert world.outsider.authenticate_token(made.plain) == world.member.user
@@ -223,7 +326,8 @@ def test_deactivate_and_anonymise_keeps_annotations(world: World, store_factory)
     with pytest.raises(PermissionDenied):
         world.member.deactivate_user(leaver.user.id)
     gone = world.admin.deactivate_user(leaver.user.id)
-    assert not gone.is_active and gone.username == f"deactivated-user-{gone.id}"
+    assert not gone.is_active
+    assert gone.username == f"deactivated-user-{gone.id}"
     kept = world.admin.annotation(a.id)
     assert kept.user == gone.id
     assert world.admin.history(a)[0].user == gone.id

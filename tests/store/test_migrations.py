@@ -44,7 +44,8 @@ def test_old_schema_raises_schema_mismatch_then_upgrade_fixes_it(fresh_url) -> N
         connect(fresh_url, user="alice")
     backup = upgrade(fresh_url)
     if fresh_url.startswith("sqlite"):
-        assert backup is not None and backup.exists()
+        assert backup is not None
+        assert backup.exists()
         assert backup.name.startswith("fresh.sqlite.")
     else:
         assert backup is None

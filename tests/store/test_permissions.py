@@ -50,7 +50,9 @@ def test_outsiders_cannot_learn_existence(world: World) -> None:
     ):
         with pytest.raises(NotFound):
             call()
-    assert o.teams() == [] and o.image_sets() == [] and o.products() == []
+    assert o.teams() == []
+    assert o.image_sets() == []
+    assert o.products() == []
 
 
 def test_members_work_but_do_not_manage(world: World) -> None:
@@ -106,7 +108,9 @@ def test_blind_sets_show_each_user_only_their_own(world: World, store_factory) -
         world.member.update_annotation(theirs, base_revision=1, description="peek")
     with pytest.raises(NotFound):
         world.member.history(theirs)
-    assert sorted(world.admin.annotations(image_set=world.blind_set)["id"]) == sorted([mine.id, theirs.id])
+    assert sorted(world.admin.annotations(image_set=world.blind_set)["id"]) == sorted(
+        [mine.id, theirs.id]
+    )
     v = world.admin.create_version(world.blind_set, "blind v1")
     assert world.member.annotations(version=v)["id"].tolist() == [mine.id]
     # the collaborative set shows everybody's
@@ -115,7 +119,9 @@ def test_blind_sets_show_each_user_only_their_own(world: World, store_factory) -
 
 
 def test_second_opinion_counts_and_min_verifications(world: World, store_factory) -> None:
-    s = world.admin.create_image_set(world.team, "second opinion", products=[world.product], collaboration_type=2)
+    s = world.admin.create_image_set(
+        world.team, "second opinion", products=[world.product], collaboration_type=2
+    )
     img = world.admin.add_image(s, f"so-{world.suffix}", width=100, height=100)
     one = world.member.add_annotation(img, world.box, box(1, 1))
     two = world.member.add_annotation(img, world.box, box(30, 30))
@@ -123,7 +129,7 @@ def test_second_opinion_counts_and_min_verifications(world: World, store_factory
     world.member.verify(one)
     world.admin.verify(two, verified=False)
     frame = world.member.annotations(image_set=s)
-    assert dict(zip(frame["id"], frame["verified_count"])) == {one.id: 2, two.id: 0}
+    assert dict(zip(frame["id"], frame["verified_count"], strict=False)) == {one.id: 2, two.id: 0}
     assert world.member.annotations(image_set=s, min_verifications=2)["id"].tolist() == [one.id]
     assert world.member.annotations(image_set=s, min_verifications=1)["id"].tolist() == [one.id]
     assert len(world.member.annotations(image_set=s, min_verifications=0)) == 2

@@ -19,8 +19,8 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from exact_lab._version import __version__
 from exact_lab.errors import ExactLabError
@@ -148,11 +148,11 @@ def _add_token(commands: Any) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from exact_lab.server_ext._serve import serve, serve_argv  # noqa: PLC0415
+    from exact_lab.server_ext._serve import serve, serve_config  # noqa: PLC0415
 
     data_dir().mkdir(parents=True, exist_ok=True)
     serve(
-        serve_argv(
+        serve_config(
             port=args.port,
             ip=args.ip,
             database_url=args.database_url,

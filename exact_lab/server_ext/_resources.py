@@ -16,6 +16,7 @@ from exact_lab.errors import BadInput, NotFound
 from exact_lab.server_ext import _serialize as ser
 from exact_lab.server_ext._context import Ctx, as_id, as_ids
 from exact_lab.server_ext._query import EXACT_IN, NUMERIC, TEXT, TIME, Filter, resolve
+from exact_lab.store.validation import node_rule
 
 __all__ = ["RESOURCES", "Resource"]
 
@@ -224,11 +225,28 @@ _TYPE_BOOLS = {
 
 def _type_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     fields = _pick(data, TYPE_FIELDS)
+    _lenient_node_count(fields)
     for key in _TYPE_BOOLS & set(fields):
         value = fields[key]
         if isinstance(value, int) and not isinstance(value, bool) and value in {0, 1}:
             fields[key] = bool(value)  # exact-sync sends 1/0 for its booleans
     return fields
+
+
+def _lenient_node_count(fields: dict[str, Any]) -> None:
+    """Treat a node_count the vector type cannot have as 0 (unspecified).
+
+    exact-sync's AnnotationType sends ``node_count=1`` by default, which no shape satisfies;
+    EXACT ignores it because its API does not validate vectors.
+    """
+    count, kind = fields.get("node_count"), fields.get("vector_type", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or not count:
+        return
+    if not isinstance(kind, int) or kind not in range(1, 9):
+        return
+    low, exact, _label = node_rule(kind)
+    if count < low or (exact is not None and count != exact):
+        fields["node_count"] = 0
 
 
 class AnnotationTypes(Resource):

@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 
@@ -26,8 +27,11 @@ from ._encode import encode, media_type, normalise_format
 from ._grid import DeepZoomGrid
 from ._passthrough import RawTiles
 from ._slide import Slide
+from ._stitch import MAX_SCALE, DecodedLRU, Stitcher
 
 __all__ = ["SlideTiles", "Tile"]
+
+_instances = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,16 @@ class Tile:
 
 
 class SlideTiles:
-    """DeepZoom tiles of one :class:`Slide`, with raw pass-through per frame when possible."""
+    """DeepZoom tiles of one :class:`Slide`, with raw pass-through per frame when possible.
 
-    def __init__(self, slide: Slide) -> None:
+    ``decoded`` caches decoded stored tiles for re-encodes (it may be shared between slides;
+    by default each instance has its own of 32 MB).
+    """
+
+    def __init__(self, slide: Slide, decoded: DecodedLRU | None = None) -> None:
         self.slide = slide
+        self.decoded = DecodedLRU(32 << 20) if decoded is None else decoded
+        self._ident = next(_instances)  # keys this instance's tiles in a shared cache
         self._raw: dict[int, RawTiles | None] = {}
         self._grids: dict[tuple[int, int], DeepZoomGrid] = {}
         self._vips: dict[tuple[int, int], pyvips.Image] = {}
@@ -106,6 +116,30 @@ class SlideTiles:
         if w != grid.tile_size or h != grid.tile_size:
             return None  # partial edge tile: the stored one is padded
         return raw.get(slide_level, col, row)
+
+    def stitched(
+        self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int
+    ) -> Image.Image | None:
+        """Return the tile built from the stored JPEG tiles it overlaps, else ``None``.
+
+        Applies when a stored level has the dimensions of this DeepZoom level (read 1:1) or of
+        the DeepZoom level 1, 2 or 3 steps finer (decoded at 1/2, 1/4 or 1/8 by DCT scaling).
+        """
+        raw = self.raw(frame)
+        if raw is None:
+            return None
+        steps = 0
+        while (1 << steps) <= MAX_SCALE and level + steps < grid.level_count:
+            dims = grid.level_dimensions[level + steps]
+            if dims in self.slide.level_dimensions:
+                slide_level = self.slide.level_dimensions.index(dims)
+                if raw.level_tile_size(slide_level) is None:
+                    return None
+                box = grid.tile_bounds(level, col, row)
+                stitcher = Stitcher(raw, self.decoded, (self._ident, frame))
+                return stitcher.region(slide_level, box, scale=1 << steps)
+            steps += 1
+        return None
 
     def vips_crop(
         self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int
@@ -192,6 +226,14 @@ class SlideTiles:
                 ) from err
             if raw is not None:
                 return Tile(raw, "image/jpeg", passthrough=True)
+        try:
+            stitched = self.stitched(grid, level, col, row, frame)
+        except (OSError, SyntaxError, ValueError) as err:  # PIL reports damaged JPEG data so
+            raise SlideReadError(
+                f"{self.slide.path.name}: decoding a stored tile failed ({err})"
+            ) from err
+        if stitched is not None:
+            return Tile(encode(stitched, name, quality=quality), media_type(name))
         crop = self.vips_crop(grid, level, col, row, frame)
         if crop is not None:
             try:

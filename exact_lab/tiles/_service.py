@@ -37,6 +37,7 @@ from ._encode import encode, normalise_format
 from ._paths import StrPath, check_input
 from ._regions import get_patch_png
 from ._slide import open_slide
+from ._stitch import DecodedLRU
 
 __all__ = ["TileService"]
 
@@ -58,6 +59,9 @@ class TileService:
         Default DeepZoom grid: 256/0 (tiles pass through); EXACT's grid is 254/1.
     quality
         JPEG/WebP quality of re-encoded tiles.
+    decoded_mb
+        Size bound in megabytes of the cache of decoded stored JPEG tiles that re-encoded
+        tiles are built from (neighbouring tiles share them); 0 disables it.
     """
 
     #: Seconds a path check (allowed roots, existence, size, mtime) is reused.
@@ -73,6 +77,7 @@ class TileService:
         tile_size: int = 256,
         overlap: int = 0,
         quality: int = 90,
+        decoded_mb: float = 32,
     ) -> None:
         self.allowed_roots = (
             None if allowed_roots is None else tuple(Path(r) for r in allowed_roots)
@@ -82,6 +87,7 @@ class TileService:
         self.overlap = overlap
         self.quality = quality
         self.tiles_cache = ByteLRU(int(cache_mb * 1024 * 1024))
+        self.decoded_cache = DecodedLRU(int(decoded_mb * 1024 * 1024))
         self.slides = HandleLRU[SlideTiles](max_slides, close=SlideTiles.close)
         self._checked: dict[StrPath, tuple[float, Path, Hashable]] = {}
 
@@ -111,7 +117,7 @@ class TileService:
             slide = open_slide(
                 resolved, allowed_roots=self.allowed_roots, conversion_dir=self.conversion_dir
             )
-            return SlideTiles(slide)
+            return SlideTiles(slide, self.decoded_cache)
 
         try:
             return self.slides.get_or_open(key, opener)
@@ -233,7 +239,10 @@ class TileService:
         )
 
     def cache_info(self) -> dict[str, int]:
-        """Return cache statistics: tiles cached, bytes, bound, hits, misses, open slides."""
+        """Return cache statistics.
+
+        Tiles cached, bytes, bound, hits, misses, open slides, decoded stored tiles and bytes.
+        """
         return {
             "tiles": len(self.tiles_cache),
             "bytes": self.tiles_cache.size_bytes,
@@ -241,9 +250,12 @@ class TileService:
             "hits": self.tiles_cache.hits,
             "misses": self.tiles_cache.misses,
             "open_slides": len(self.slides),
+            "decoded_tiles": len(self.decoded_cache),
+            "decoded_bytes": self.decoded_cache.size_bytes,
         }
 
     def close(self) -> None:
         """Close every open slide and drop cached tiles."""
         self.slides.clear()
         self.tiles_cache.clear()
+        self.decoded_cache.clear()

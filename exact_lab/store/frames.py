@@ -84,6 +84,25 @@ def columns(*, with_vector: bool = True) -> list[str]:
     return [c for c in COLUMNS if with_vector or c != "vector"]
 
 
+def _objects(column: Any) -> np.ndarray:
+    """A 1-D object array holding the values as they are (lists and dicts stay whole)."""
+    out = np.empty(len(column), dtype=object)
+    for i, value in enumerate(column):
+        out[i] = value
+    return out
+
+
+def _times(column: Any) -> Any:
+    if isinstance(column, (pd.Series, pd.DatetimeIndex)) or not len(column):
+        stamps = pd.to_datetime(column, utc=True, format="ISO8601")
+    elif isinstance(column[0], str):
+        stamps = pd.to_datetime(list(column), utc=True, format="ISO8601")
+    else:
+        stamps = pd.DatetimeIndex(list(column))
+        stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+    return pd.DatetimeIndex(stamps).astype("datetime64[ns, UTC]").array
+
+
 def from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pd.DataFrame:
     """Build the documented DataFrame from one sequence per column, fixing the dtypes."""
     names = columns(with_vector=with_vector)
@@ -99,11 +118,10 @@ def from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pd.DataFr
         elif name in _NULLABLE_INT:
             out[name] = pd.array(column, dtype="Int64")
         elif name in _TIME:
-            stamps = pd.to_datetime(pd.Series(column), utc=True, format="ISO8601")
-            out[name] = stamps.astype("datetime64[ns, UTC]")
+            out[name] = _times(column)
         else:
-            out[name] = pd.Series(column, dtype=object)
-    return pd.DataFrame(out, columns=names)
+            out[name] = _objects(column)
+    return pd.DataFrame(out, columns=names, copy=False)
 
 
 def build_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool = True) -> pd.DataFrame:

@@ -85,7 +85,7 @@ def columns(*, with_vector: bool = True) -> list[str]:
 
 
 def _objects(column: Any) -> np.ndarray:
-    """A 1-D object array holding the values as they are (lists and dicts stay whole)."""
+    """Return a 1-D object array holding the values as they are (lists and dicts stay whole)."""
     out = np.empty(len(column), dtype=object)
     for i, value in enumerate(column):
         out[i] = value

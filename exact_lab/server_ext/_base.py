@@ -5,8 +5,11 @@ Identity, in this order:
 1. ``Authorization: Bearer pat_...``: a personal access token of the store.
 2. ``Authorization: Basic ...``: username and, as the password, one of that user's personal
    access tokens (the store keeps no passwords; EXACT clients send Basic by default).
-3. Otherwise the Jupyter (or JupyterHub) identity of the request, with Jupyter's own token,
-   cookie and XSRF rules.
+3. Otherwise the Jupyter identity of the request, with Jupyter's own token, cookie and XSRF
+   rules. Under JupyterHub (or any custom identity provider) that is the hub's username. A
+   plain single-user Jupyter server only knows anonymous, per-session names, so there the
+   request acts as the server's owner (``ExactLabApp.local_user``, by default the same user
+   ``exact_lab.connect()`` picks in a notebook: ``$JUPYTERHUB_USER`` or the OS user).
 
 Wrong or missing credentials give 403 with ``{"detail": ...}`` as EXACT does. Errors of
 :mod:`exact_lab.errors` become their ``http_status`` with ``{"detail": ...}``.
@@ -21,6 +24,11 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from jupyter_server.auth.identity import (
+    IdentityProvider,
+    LegacyIdentityProvider,
+    PasswordIdentityProvider,
+)
 from jupyter_server.auth.identity import User as JupyterUser
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -31,12 +39,14 @@ from exact_lab.errors import BadInput, ExactLabError, PermissionDenied
 from exact_lab.server_ext._state import ExactState, get_state
 from exact_lab.store import Store
 
-__all__ = ["AUTH_RESOURCE", "ExactHandler", "parse_authorization"]
+__all__ = ["AUTH_RESOURCE", "LOCAL_PROVIDERS", "ExactHandler", "parse_authorization"]
 
 AUTH_RESOURCE = "exact_lab"
 MAX_JSON_BYTES = 64 * 1024 * 1024
 T = TypeVar("T")
 
+#: Identity providers of single-user servers whose users are anonymous session names.
+LOCAL_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
 _NO_CREDENTIALS = "Authentication credentials were not provided."
 _BAD_BASIC = "Invalid username/password."
 _BAD_TOKEN = "Invalid token."  # noqa: S105 - a message, not a secret
@@ -116,7 +126,10 @@ class ExactHandler(ExtensionHandlerMixin, JupyterHandler):
             raise web.HTTPError(403, _NO_CREDENTIALS)
         if not self.check_origin():
             raise web.HTTPError(404)
-        self.exact_username = user.username
+        if type(self.identity_provider) in LOCAL_PROVIDERS:
+            self.exact_username = self.state.local_user
+        else:
+            self.exact_username = user.username
 
     def _token_user(self, token: str) -> str | None:
         try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from exact_lab.errors import NotFound
-from exact_lab.store import Store, connect
+from exact_lab.store import Store, acting_user, connect
 from exact_lab.tiles import TileService
 
 __all__ = ["ExactState", "get_state"]
@@ -45,6 +45,7 @@ class ExactState:
     allowed_roots: tuple[Path, ...]
     tiles: TileService
     executor: ThreadPoolExecutor
+    local_user: str = ""
     auth_ttl: float = 30.0
     _root: Store | None = None
     _users: OrderedDict[str, Store] = field(default_factory=OrderedDict)
@@ -63,6 +64,7 @@ class ExactState:
         tile_size: int = 256,
         overlap: int = 0,
         cache_mb: float = 256,
+        local_user: str = "",
     ) -> ExactState:
         """Build the state; the store itself opens lazily on first use."""
         roots = (upload_dir, *allowed_roots)
@@ -70,7 +72,9 @@ class ExactState:
             allowed_roots=roots, tile_size=tile_size, overlap=overlap, cache_mb=cache_mb
         )
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exact-lab")
-        return cls(store_url, upload_dir, allowed_roots, tiles, executor)
+        state = cls(store_url, upload_dir, allowed_roots, tiles, executor)
+        state.local_user = local_user or acting_user()
+        return state
 
     # ------------------------------------------------------------------ stores
     @property

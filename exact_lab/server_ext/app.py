@@ -60,6 +60,15 @@ class ExactLabApp(ExtensionApp):
     tile_overlap = Int(0, config=True, help="DeepZoom tile overlap (EXACT uses 1).")
     tile_cache_mb = Float(256.0, config=True, help="Size bound of the encoded-tile cache (MB).")
     workers = Int(8, config=True, help="Threads for slide reading and store calls.")
+    local_user = Unicode(
+        "",
+        config=True,
+        help=(
+            "The store user that requests authenticated by a plain single-user Jupyter server "
+            "act as (default: $JUPYTERHUB_USER, else the OS user, as exact_lab.connect()). "
+            "Under JupyterHub the hub's username is used instead."
+        ),
+    )
 
     @default("store_url")
     def _default_store_url(self) -> str:
@@ -84,6 +93,7 @@ class ExactLabApp(ExtensionApp):
             tile_size=self.tile_size,
             overlap=self.tile_overlap,
             cache_mb=self.tile_cache_mb,
+            local_user=self.local_user,
         )
         self.log.info("exact_lab %s: store %s", __version__, store_kind(self.store_url))
 

@@ -15,6 +15,9 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from exact_lab.server_ext._base import LOCAL_PROVIDERS
+from exact_lab.server_ext._state import get_state
+
 __all__ = ["ROUTE_PREFIX", "LandingHandler", "StatusHandler", "status_payload", "store_kind"]
 
 #: All of exact_lab's URLs sit under ``{base_url}exact/`` (EXACT's own paths follow it).
@@ -44,6 +47,13 @@ def status_payload(settings: dict[str, Any], user: str) -> dict[str, Any]:
     }
 
 
+def _acting(handler: JupyterHandler) -> str:
+    """Return the store user a request acts as (see :mod:`exact_lab.server_ext._base`)."""
+    if type(handler.identity_provider) in LOCAL_PROVIDERS:
+        return get_state(handler.settings).local_user
+    return str(handler.current_user.username)
+
+
 class StatusHandler(ExtensionHandlerMixin, APIHandler):
     """``GET {base_url}exact/api/status`` → JSON with version, store kind and user."""
 
@@ -53,7 +63,7 @@ class StatusHandler(ExtensionHandlerMixin, APIHandler):
     @authorized
     def get(self) -> None:
         """Answer with the status document."""
-        self.finish(json.dumps(status_payload(self.settings, self.current_user.username)))
+        self.finish(json.dumps(status_payload(self.settings, _acting(self))))
 
 
 class LandingHandler(ExtensionHandlerMixin, JupyterHandler):
@@ -65,7 +75,7 @@ class LandingHandler(ExtensionHandlerMixin, JupyterHandler):
     @authorized
     def get(self) -> None:
         """Render the landing page."""
-        status = status_payload(self.settings, self.current_user.username)
+        status = status_payload(self.settings, _acting(self))
         rows = "".join(
             f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
             for k, v in status.items()

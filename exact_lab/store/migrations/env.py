@@ -8,12 +8,12 @@ from alembic import context
 from exact_lab.store.sql.engine import make_engine
 from exact_lab.store.sql.models import Base
 
-config = context.config
 target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
     """Run the migrations on the handed-over connection, or open one from the configured URL."""
+    config = context.config
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)
@@ -35,6 +35,12 @@ def _run(connection: sa.Connection) -> None:
         context.run_migrations()
 
 
-if context.is_offline_mode():
-    raise SystemExit("exact_lab migrations run online only: use `exact-lab db upgrade --url URL`")
-run_migrations_online()
+def main() -> None:
+    """Entry point when alembic runs this file (importing it elsewhere does nothing)."""
+    if context.is_offline_mode():
+        raise SystemExit("exact_lab migrations run online only: `exact-lab db upgrade --url URL`")
+    run_migrations_online()
+
+
+if hasattr(context, "config"):  # alembic sets up its context proxy before running env.py
+    main()

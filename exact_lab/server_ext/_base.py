@@ -105,8 +105,12 @@ class ExactHandler(ExtensionHandlerMixin, JupyterHandler):
         return await IOLoop.current().run_in_executor(self.state.executor, fn, *args)
 
     # ------------------------------------------------------------------ identity
-    async def prepare(self) -> None:  # type: ignore[override]
-        """Authenticate the request (see the module docstring); 403 without a user."""
+    async def prepare(self, **_: Any) -> None:
+        """Authenticate the request (see the module docstring); 403 without a user.
+
+        Keyword arguments (``_redirect_to_login`` from Jupyter's websocket mixin) are ignored:
+        exact_lab never redirects to a login page.
+        """
         try:
             parsed = parse_authorization(self.request.headers.get("Authorization", ""))
         except PermissionDenied as err:

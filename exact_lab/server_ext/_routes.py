@@ -6,7 +6,9 @@ from typing import Any
 
 from exact_lab.server_ext import _resources as res
 from exact_lab.server_ext._annotations import Annotations
+from exact_lab.server_ext._events import EventsHandler
 from exact_lab.server_ext._images import ImageListHandler
+from exact_lab.server_ext._native import native_routes
 from exact_lab.server_ext._rest import (
     CountHandler,
     DetailHandler,
@@ -26,8 +28,13 @@ res.RESOURCES.update({r.path: r for r in _RESOURCES})
 
 
 def api_routes(prefix: str) -> list[tuple[Any, ...]]:
-    """Every route below ``prefix`` (``/exact/api/v1``)."""
-    routes: list[tuple[Any, ...]] = [*tile_routes(f"{prefix}/images/images")]
+    """Every route below ``prefix`` (``/exact/api/v1``); native and events routes sit beside it."""
+    api = prefix.rsplit("/", 1)[0]
+    routes: list[tuple[Any, ...]] = [
+        *tile_routes(f"{prefix}/images/images"),
+        *native_routes(f"{api}/native"),
+        (rf"{api}/events/?", EventsHandler),
+    ]
     annotations = res.RESOURCES["annotations/annotations"]
     routes += [
         (rf"{prefix}/annotations/annotations/count/?", CountHandler, {"resource": annotations}),

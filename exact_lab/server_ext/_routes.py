@@ -9,6 +9,7 @@ from exact_lab.server_ext._annotations import Annotations
 from exact_lab.server_ext._events import EventsHandler
 from exact_lab.server_ext._images import ImageListHandler
 from exact_lab.server_ext._native import native_routes
+from exact_lab.server_ext._openapi import OpenApiHandler
 from exact_lab.server_ext._rest import (
     CountHandler,
     DetailHandler,
@@ -34,6 +35,7 @@ def api_routes(prefix: str) -> list[tuple[Any, ...]]:
         *tile_routes(f"{prefix}/images/images"),
         *native_routes(f"{api}/native"),
         (rf"{api}/events/?", EventsHandler),
+        (rf"{prefix}/openapi/?", OpenApiHandler),
     ]
     annotations = res.RESOURCES["annotations/annotations"]
     routes += [

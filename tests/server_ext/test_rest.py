@@ -326,3 +326,23 @@ async def test_hostile_requests_are_4xx_never_500(
                           allow_nonstandard_methods=True)  # fmt: skip
     assert 400 <= response.code < 500, (response.code, response.body)
     assert body(response)["detail"]
+
+
+async def test_openapi_lists_the_served_routes(jp_fetch: Any, seeded: World) -> None:
+    doc = await get(jp_fetch, seeded, "max", "openapi")
+    assert doc["openapi"].startswith("3.")
+    assert doc["servers"][0]["url"].endswith("/exact")
+    paths = doc["paths"]
+    for name in ("annotations/annotations", "images/images", "images/image_sets", "users/teams",
+                 "administration/products", "annotations/annotation_types"):  # fmt: skip
+        assert f"/api/v1/{name}/" in paths
+        assert {"get", "post"} <= set(paths[f"/api/v1/{name}/"])
+    listed = [p for p, item in paths.items() if p.startswith("/api/v1/") and "{" not in p
+              and "get" in item and "multiple_delete" not in p]  # fmt: skip
+    assert len(listed) >= 13
+    for path in listed:  # every documented list route answers
+        params = {"annotation": seeded.extra["ids"][0]} if "media_files" in path else {}
+        page = await call(jp_fetch, f"exact{path}", params=params, headers=seeded.auth("max"))
+        assert page.code == 200, (path, page.body)
+    filters = {p["name"] for p in paths["/api/v1/annotations/annotations/"]["get"]["parameters"]}
+    assert {"limit", "offset", "expand", "image", "id__in", "vector_x_min", "deleted"} <= filters

@@ -26,6 +26,9 @@ export function keyAction(event) {
     case "b":
     case "B":
       return "background";
+    case "h":
+    case "H":
+      return "home";
     case "q":
       return "previous-image";
     case "e":

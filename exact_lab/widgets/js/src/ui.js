@@ -70,7 +70,9 @@ export function buildChrome(el, model, actions) {
     model.set("frame", Number(frame.value));
     model.save_changes();
   });
-  nav.append(prev, name, next, frame);
+  const home = button("⌂", "Whole slide (h)", () => actions.home());
+  home.className = "elv-home";
+  nav.append(prev, name, next, home, frame);
 
   const tools = document.createElement("div");
   tools.className = "elv-group elv-tools";

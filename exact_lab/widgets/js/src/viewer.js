@@ -29,6 +29,7 @@ function render({ model, el, experimental }) {
     step: (delta) => stepImage(delta),
     setTool: (tool) => setTool(tool),
     setType: (id) => setType(id),
+    home: () => goHome(),
   };
   const chrome = buildChrome(el, model, actions);
   const setHeight = () => {
@@ -51,6 +52,21 @@ function render({ model, el, experimental }) {
     keyboardNavEnabled: false,
   });
   const overlay = new Overlay(viewer);
+  // Until the user moves the view, it follows the whole slide through container resizes.
+  let touched = false;
+  const goHome = () => {
+    touched = false;
+    viewer.viewport.goHome(true);
+  };
+  viewer.addHandler("canvas-drag", () => {
+    if (!tools.gesture) touched = true;
+  });
+  viewer.addHandler("canvas-scroll", () => {
+    touched = true;
+  });
+  viewer.addHandler("resize", () => {
+    if (!touched && viewer.world.getItemCount()) viewer.viewport.goHome(true);
+  });
   let regionSeq = 0;
   let loaded = null; // bbox of the loaded annotations, null: must load
   const showMessage = (text) => save({ message: text });
@@ -258,6 +274,7 @@ function render({ model, el, experimental }) {
   }
 
   function pan(dx, dy) {
+    touched = true;
     const b = viewer.viewport.getBounds();
     viewer.viewport.panBy(new OpenSeadragon.Point(dx * b.width * 0.1, dy * b.height * 0.1));
   }
@@ -315,6 +332,9 @@ function render({ model, el, experimental }) {
         overlay.requestDraw();
         break;
       }
+      case "home":
+        goHome();
+        break;
       case "previous-image":
         stepImage(-1);
         break;
@@ -355,6 +375,7 @@ function render({ model, el, experimental }) {
     } else if (msg.kind === "goto" && viewer.world.getItemCount()) {
       const [x0, y0, x1, y1] = msg.bbox;
       const rect = viewer.viewport.imageToViewportRectangle(x0, y0, x1 - x0, y1 - y0);
+      touched = true;
       viewer.viewport.fitBounds(rect);
     }
   });

@@ -61,9 +61,8 @@ def boxes(image: int, kind: int, n: int, seed: int = 0) -> pd.DataFrame:
     y = rng.integers(0, SIDE - 50, n)
     w = rng.integers(10, 40, n)
     h = rng.integers(10, 40, n)
-    return pd.DataFrame(
-        {"image": image, "annotation_type": kind, "x_min": x, "y_min": y, "x_max": x + w, "y_max": y + h}
-    )
+    columns = {"x_min": x, "y_min": y, "x_max": x + w, "y_max": y + h}
+    return pd.DataFrame({"image": image, "annotation_type": kind, **columns})
 
 
 def timed(fn: Callable[[], object]) -> float:

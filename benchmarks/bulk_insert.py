@@ -23,11 +23,23 @@ def orm_add_all(store, image, kind, frame) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     rows = [
         m.AnnotationRow(
-            image_id=image.id, image_set_id=image.image_set, annotation_type_id=kind.id,
+            image_id=image.id,
+            image_set_id=image.image_set,
+            annotation_type_id=kind.id,
             vector={"x1": int(r.x_min), "y1": int(r.y_min), "x2": int(r.x_max), "y2": int(r.y_max)},
-            x_min=float(r.x_min), y_min=float(r.y_min), x_max=float(r.x_max), y_max=float(r.y_max),
-            unique_identifier=str(uuid.uuid4()), user_id=1, last_editor_id=1, time=now,
-            last_edit_time=now, revision=1, position=0, action="create", frame=1,
+            x_min=float(r.x_min),
+            y_min=float(r.y_min),
+            x_max=float(r.x_max),
+            y_max=float(r.y_max),
+            unique_identifier=str(uuid.uuid4()),
+            user_id=1,
+            last_editor_id=1,
+            time=now,
+            last_edit_time=now,
+            revision=1,
+            position=0,
+            action="create",
+            frame=1,
         )
         for r in frame.itertuples()
     ]
@@ -47,8 +59,10 @@ def main() -> None:
         ours_per_row = ours / N
         print(f"backend: {backend_name(url)}")
         print(f"Store.add_annotations: {N:,} rows in {ours:.2f} s ({N / ours:,.0f} rows/s)")
-        print(f"ORM add_all: {ORM_N:,} rows in {orm:.2f} s ({ORM_N / orm:,.0f} rows/s), "
-              f"extrapolated to {N:,}: {orm_per_row * N:.1f} s")
+        print(
+            f"ORM add_all: {ORM_N:,} rows in {orm:.2f} s ({ORM_N / orm:,.0f} rows/s), "
+            f"extrapolated to {N:,}: {orm_per_row * N:.1f} s"
+        )
         print(f"ratio (ORM / store per row): {orm_per_row / ours_per_row:.1f}x")
         store.close()
 

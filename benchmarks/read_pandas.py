@@ -16,8 +16,11 @@ def main() -> None:
         slim = timed(lambda: store.annotations(image_set=image_set, with_vector=False))
         arrow = timed(lambda: store.annotations(image_set=image_set, format="arrow"))
         with store.engine.connect() as conn:
-            peer = timed(lambda: pd.read_sql(
-                "SELECT * FROM annotations WHERE image_set_id = %d" % image_set.id, conn))
+            peer = timed(
+                lambda: pd.read_sql(
+                    f"SELECT * FROM annotations WHERE image_set_id = {image_set.id}", conn
+                )
+            )
         print(f"backend: {backend_name(url)}; {N:,} annotations")
         print(f"Store.annotations (with vectors): {full:.2f} s ({N / full:,.0f} rows/s)")
         print(f"Store.annotations (no vectors): {slim:.2f} s")

@@ -4,7 +4,9 @@ Generates (once, cached under .cache/bench) a 40000 x 40000 pyramidal JPEG TIFF 
 tiles. Every measurement runs in a fresh process (so both sides start cold: no open handle, no
 decoded or encoded tile in any cache; the OS page cache is warm for both), the two sides of a
 case run back to back in alternating order, and the whole set is repeated ``--rounds`` times;
-the table shows medians (the ratio is the median of the per-round ratios, with its range).
+the table shows medians (the ratio is the median of the per-round wall-clock ratios, with its
+range; the CPU ratio compares the CPU seconds the measuring process used, which colleagues'
+load on a shared machine disturbs less).
 
 Cases (same tile list and the same output, JPEG quality 90, for both sides):
 
@@ -58,8 +60,18 @@ def make_pyramid(size: int) -> Path:
     image = red.bandjoin([green, squares]).copy(interpretation="srgb")
     started = time.perf_counter()
     tmp = path.with_suffix(".part")
-    image.tiffsave(str(tmp), tile=True, tile_width=256, tile_height=256, pyramid=True,
-                   compression="jpeg", Q=85, xres=4000, yres=4000, bigtiff=True)
+    image.tiffsave(
+        str(tmp),
+        tile=True,
+        tile_width=256,
+        tile_height=256,
+        pyramid=True,
+        compression="jpeg",
+        Q=85,
+        xres=4000,
+        yres=4000,
+        bigtiff=True,
+    )
     tmp.rename(path)
     print(f"generated {path.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return path
@@ -131,8 +143,9 @@ def _ours_init(tile: int, overlap: int, decoded_mb: float) -> None:
     global _SERVICE  # noqa: PLW0603 - one service per worker process
     from exact_lab.tiles import TileService
 
-    _SERVICE = TileService(cache_mb=0, tile_size=tile, overlap=overlap, quality=90,
-                           decoded_mb=decoded_mb)
+    _SERVICE = TileService(
+        cache_mb=0, tile_size=tile, overlap=overlap, quality=90, decoded_mb=decoded_mb
+    )
 
 
 def _ours_tile(path: str, t: tuple[int, int, int]) -> bytes:
@@ -163,8 +176,9 @@ def _prepare(side: str, job: dict, warm: list) -> tuple[Callable, Executor | Non
     path, tile, overlap, caches = job["path"], job["tile"], job["overlap"], job["caches"]
     kind, _, size = side.partition(":")
     if kind == "procs":  # ours, in worker processes, each warmed (every level, twice over)
-        pool = ProcessPoolExecutor(int(size), initializer=_ours_init,
-                                   initargs=(tile, overlap, 32 if caches else 0))
+        pool = ProcessPoolExecutor(
+            int(size), initializer=_ours_init, initargs=(tile, overlap, 32 if caches else 0)
+        )
         for f in [pool.submit(_ours_tile, path, t) for t in warm * int(size) * 2]:
             f.result()
         return functools.partial(_ours_tile, path), pool
@@ -189,29 +203,52 @@ def worker(job: dict) -> None:
     warm = [(level, 0, 0) for level in sorted({t[0] for t in tiles})]
     tracemalloc.start()
     one, pool = _prepare(job["side"], job, warm)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if pool is None:
         sizes = [len(one(t)) for t in tiles]
     else:
         sizes = drive(lambda t: pool.submit(one, t), tiles, INFLIGHT)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if pool is not None:
         pool.shutdown()
     _, py_peak = tracemalloc.get_traced_memory()
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = isinstance(pool, ProcessPoolExecutor) and int(job["side"].partition(":")[2])
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers else 0
-    print(json.dumps({"seconds": elapsed, "tiles": len(sizes), "bytes": sum(sizes),
-                      "py_peak_mb": py_peak / 2**20,
-                      "rss_peak_mb": (rss_kb + int(workers) * child_kb) / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "tiles": len(sizes),
+                "bytes": sum(sizes),
+                "cpu": None if workers else cpu,
+                "py_peak_mb": py_peak / 2**20,
+                "rss_peak_mb": (rss_kb + int(workers) * child_kb) / 1024,
+            }
+        )
+    )
 
 
 def run(side: str, path: Path, tiles, tile: int, overlap: int, *, caches: bool = True) -> dict:
-    payload = json.dumps({"side": side, "path": str(path), "tiles": tiles, "tile": tile,
-                          "overlap": overlap, "caches": caches})
+    payload = json.dumps(
+        {
+            "side": side,
+            "path": str(path),
+            "tiles": tiles,
+            "tile": tile,
+            "overlap": overlap,
+            "caches": caches,
+        }
+    )
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, __file__, "--worker"], input=payload, env=env,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--worker"],
+        input=payload,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(result.stdout.strip().splitlines()[-1])
     data["ms_per_tile"] = 1000 * data["seconds"] / data["tiles"]
     return data
@@ -228,8 +265,10 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     path = make_pyramid(args.size)
-    print(f"slide {args.size}x{args.size}, {args.tiles} tiles per run, {args.rounds} rounds, "
-          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(
+        f"slide {args.size}x{args.size}, {args.tiles} tiles per run, {args.rounds} rounds, "
+        f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    )
     aligned = tile_list(args.size, 256, 0, args.tiles, aligned=True, seed=1)
     cold = tile_list(args.size, 254, 1, args.tiles, aligned=False, seed=2)
     sweep = sweep_list(args.size, 254, 1, args.tiles, seed=3)
@@ -240,10 +279,22 @@ def main() -> None:
         "b1) 254/1 random, 1 thread": ("openslide", "ours", cold, 254, 1, True),
         "b2) 254/1 random, 1 thread, no tile caches": ("openslide", "ours", cold, 254, 1, False),
         "b3) 254/1 viewport sweep, 1 thread": ("openslide", "ours", sweep, 254, 1, True),
-        f"c1) 254/1 random, {n} in flight: threads {n} vs threads {n}":
-            (f"openslide:{n}", f"ours:{n}", cold, 254, 1, True),
-        f"c2) 254/1 random, {n} in flight: threads {n} vs {args.procs} processes":
-            (f"openslide:{n}", f"procs:{args.procs}", cold, 254, 1, True),
+        f"c1) 254/1 random, {n} in flight: threads {n} vs threads {n}": (
+            f"openslide:{n}",
+            f"ours:{n}",
+            cold,
+            254,
+            1,
+            True,
+        ),
+        f"c2) 254/1 random, {n} in flight: threads {n} vs {args.procs} processes": (
+            f"openslide:{n}",
+            f"procs:{args.procs}",
+            cold,
+            254,
+            1,
+            True,
+        ),
     }
     results: dict[str, list[tuple[dict, dict]]] = {name: [] for name in cases}
     for round_ in range(args.rounds):
@@ -252,17 +303,25 @@ def main() -> None:
             got = {side: run(side, path, tiles, tile, overlap, caches=caches) for side in order}
             results[name].append((got[base], got[ours]))
         print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
-    print(f"{'case':58} {'openslide ms':>12} {'ours ms':>8} {'ratio':>6} {'range':>11} "
-          f"{'RSS MB os/ours':>15} {'py MB os/ours':>14}")
+    print(
+        f"{'case':58} {'openslide ms':>12} {'ours ms':>8} {'ratio':>6} {'range':>11} "
+        f"{'CPU ratio':>9} {'RSS MB os/ours':>15} {'py MB os/ours':>14}"
+    )
     for name, pairs in results.items():
+
         def med(side: int, key: str, pairs=pairs) -> float:
             return statistics.median(p[side][key] for p in pairs)
 
         ratios = [b["seconds"] / o["seconds"] for b, o in pairs]
-        print(f"{name:58} {med(0, 'ms_per_tile'):12.3f} {med(1, 'ms_per_tile'):8.3f} "
-              f"{statistics.median(ratios):5.2f}x {min(ratios):5.2f}-{max(ratios):<5.2f} "
-              f"{med(0, 'rss_peak_mb'):7.0f}/{med(1, 'rss_peak_mb'):<7.0f} "
-              f"{med(0, 'py_peak_mb'):6.1f}/{med(1, 'py_peak_mb'):<6.1f}")
+        cpu = [b["cpu"] / o["cpu"] for b, o in pairs if o["cpu"]]  # process CPU seconds
+        cpu_text = f"{statistics.median(cpu):8.2f}x" if cpu else f"{'n/a':>9}"
+        print(
+            f"{name:58} {med(0, 'ms_per_tile'):12.3f} {med(1, 'ms_per_tile'):8.3f} "
+            f"{statistics.median(ratios):5.2f}x {min(ratios):5.2f}-{max(ratios):<5.2f} "
+            f"{cpu_text} "
+            f"{med(0, 'rss_peak_mb'):7.0f}/{med(1, 'rss_peak_mb'):<7.0f} "
+            f"{med(0, 'py_peak_mb'):6.1f}/{med(1, 'py_peak_mb'):<6.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ def main() -> None:
         store, kind, image_set, image = workspace(url)
         store.add_annotations(boxes(image.id, kind.id, N))
         ours = [timed(lambda i=i: store.create_version(image_set, f"v{i}")) for i in range(5)]
-        copy_sql = ("CREATE TABLE annotation_copies AS SELECT id, image_id, annotation_type_id, "
-                    "vector, deleted FROM annotations WHERE image_set_id = :s")
+        copy_sql = (
+            "CREATE TABLE annotation_copies AS SELECT id, image_id, annotation_type_id, "
+            "vector, deleted FROM annotations WHERE image_set_id = :s"
+        )
         with store.engine.connect() as conn:
             copy = timed(lambda: conn.execute(sa.text(copy_sql), {"s": image_set.id}))
             conn.commit()

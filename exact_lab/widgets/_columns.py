@@ -79,10 +79,8 @@ def detail_payload(frame: pd.DataFrame) -> tuple[dict[str, Any], list[bytes]]:
         chunks.append(pts)
         total += len(pts) // 2
         offsets[i + 1] = total
-    coords = np.fromiter(
-        (v for chunk in chunks for v in chunk), dtype="<f4", count=2 * total
-    )
-    users = pd.array(frame["user"], dtype="Int64").fillna(-1).to_numpy(dtype="int64")
+    coords = np.fromiter((v for chunk in chunks for v in chunk), dtype="<f4", count=2 * total)
+    users = frame["user"].astype("Int64").fillna(-1).to_numpy(dtype="int64")
     buffers = [
         _int32(frame["id"].to_numpy()),
         _int32(frame["annotation_type"].to_numpy()),

@@ -22,7 +22,17 @@ from exact_lab.widgets._edits import describe
 if TYPE_CHECKING:
     from exact_lab.widgets.viewer import SlideViewer
 
-__all__ = ["DETAIL_LIMIT", "create", "delete", "describe_tiles", "redo", "region", "tile", "undo", "update"]
+__all__ = [
+    "DETAIL_LIMIT",
+    "create",
+    "delete",
+    "describe_tiles",
+    "redo",
+    "region",
+    "tile",
+    "undo",
+    "update",
+]
 
 log = logging.getLogger(__name__)
 #: Above this many annotations in the requested region the browser gets a density grid.
@@ -58,7 +68,8 @@ def _image_id(widget: SlideViewer) -> int:
 def region(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
     """Annotations intersecting ``msg["bbox"]`` as binary columns, or a density grid."""
     image = _image_id(widget)
-    bbox = tuple(float(v) for v in msg["bbox"])
+    x0, y0, x1, y1 = (float(v) for v in msg["bbox"])
+    bbox = (x0, y0, x1, y1)
     frame = int(msg.get("frame", widget.frame))
     frame_arg = frame if widget.image is not None and widget.image.frames > 1 else None
     light = widget.store.annotations_in(image, bbox, frame=frame_arg, with_vector=False)
@@ -102,7 +113,9 @@ def update(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
         changes["vector"] = points_vector(msg["points"], frame)
     if "type" in msg:
         changes["annotation_type"] = int(msg["type"])
-    changed = widget.editor.update(int(msg["id"]), base_revision=int(msg["base_revision"]), **changes)
+    changed = widget.editor.update(
+        int(msg["id"]), base_revision=int(msg["base_revision"]), **changes
+    )
     widget.message = ""
     return {"ok": _row(changed)}, []
 

@@ -72,8 +72,14 @@ class Editor:
         """Add an annotation (one operation)."""
         made = self.store.add_annotation(image, annotation_type, vector, **fields)
         self._record(
-            Operation("create", made.id, {"deleted": True}, {"deleted": False}, made.revision,
-                      image=made.image)  # fmt: skip
+            Operation(
+                "create",
+                made.id,
+                {"deleted": True},
+                {"deleted": False},
+                made.revision,
+                image=made.image,
+            )
         )
         return made
 
@@ -84,7 +90,9 @@ class Editor:
         changed = self.store.update_annotation(annotation, base_revision=base_revision, **changes)
         kind = "delete" if changes.get("deleted") is True and not current.deleted else "update"
         self._record(
-            Operation(kind, changed.id, before, dict(changes), changed.revision, image=changed.image)
+            Operation(
+                kind, changed.id, before, dict(changes), changed.revision, image=changed.image
+            )
         )
         return changed
 
@@ -124,5 +132,5 @@ class Editor:
 
 
 def describe(err: ExactLabError) -> dict[str, str]:
-    """An error as the browser shows it: its kind and its message."""
+    """Return an error as the browser shows it: its kind and its message."""
     return {"error": type(err).__name__, "message": str(err)}

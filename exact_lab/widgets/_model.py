@@ -7,7 +7,7 @@ Examples
 >>> check_tool("rectangle")
 Traceback (most recent call last):
 ...
-traitlets.traitlets.TraitError: tool: 'rectangle' is not one of select, bbox, point, fixed, line, multiline, polygon, freehand, global
+traitlets.traitlets.TraitError: tool: 'rectangle' is not one of select, bbox, point, ...
 """
 
 from __future__ import annotations
@@ -38,11 +38,19 @@ TOOLS: dict[str, int | None] = {
     "freehand": 5,
     "global": 7,
 }
-_DEFAULT_TOOL = {1: "bbox", 2: "point", 3: "line", 4: "multiline", 5: "polygon", 6: "fixed", 7: "global"}
+_DEFAULT_TOOL = {
+    1: "bbox",
+    2: "point",
+    3: "line",
+    4: "multiline",
+    5: "polygon",
+    6: "fixed",
+    7: "global",
+}
 
 
 def tool_for(vector_type: int) -> str:
-    """The natural tool of a vector type (``select`` for types the viewer cannot draw)."""
+    """Return the natural tool of a vector type (``select`` for types the viewer cannot draw)."""
     return _DEFAULT_TOOL.get(int(vector_type), "select")
 
 
@@ -59,7 +67,9 @@ def type_rows(types: Iterable[AnnotationType]) -> list[dict[str, Any]]:
     A type without its own ``keyboard_shortcut`` gets the digit of its place (1-9, then 0), as
     EXACT's number keys do.
     """
-    active = sorted((t for t in types if t.active), key=lambda t: (t.sort_order, t.name.lower(), t.id))
+    active = sorted(
+        (t for t in types if t.active), key=lambda t: (t.sort_order, t.name.lower(), t.id)
+    )
     rows = []
     for place, t in enumerate(active):
         digit = str((place + 1) % 10) if place < 10 else ""  # noqa: PLR2004 - ten digit keys
@@ -81,7 +91,7 @@ def type_rows(types: Iterable[AnnotationType]) -> list[dict[str, Any]]:
 
 
 def image_info(image: Image, *, index: int, count: int, set_name: str) -> dict[str, Any]:
-    """The facts about an image the browser shows (never its private path or original name)."""
+    """Return what the browser shows of an image (never its private path or original name)."""
     return {
         "id": image.id,
         "name": image.name,
@@ -101,7 +111,7 @@ _LOCK = threading.Lock()
 
 
 def viewer_token(store: Store) -> str:
-    """A personal access token of the store's user, made once per kernel and revoked at exit.
+    """Return a personal access token of the store's user, made once per kernel and revoked at exit.
 
     The browser sends it with its tile requests, so the server extension checks the same user's
     rights as the kernel's store, whatever the Jupyter login is. "" when the store cannot make

@@ -43,9 +43,9 @@ class CommTiles:
         return self.path is not None
 
     def service(self) -> Any:
-        """The shared :class:`~exact_lab.tiles.TileService` (created on first use)."""
+        """Return the :class:`~exact_lab.tiles.TileService` (created on first use)."""
         if self._service is None:
-            from exact_lab.tiles import TileService
+            from exact_lab.tiles import TileService  # noqa: PLC0415 - comm tiles only
 
             self._service = TileService(cache_mb=64, tile_size=self.TILE, overlap=self.OVERLAP)
         return self._service

@@ -87,7 +87,7 @@ class SlideViewer(anywidget.AnyWidget):
     #: The shown image: id, name, width, height, mpp, frames, index and count in its set.
     image_info = traitlets.Dict().tag(sync=True)
     #: The images that previous/next walk through: ``[{"id":..,"name":..}, ...]``.
-    images = traitlets.List().tag(sync=True)
+    images: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     image_index = traitlets.Int(0).tag(sync=True)
     frame = traitlets.Int(1).tag(sync=True)
     dzi_url = traitlets.Unicode("").tag(sync=True)
@@ -95,22 +95,22 @@ class SlideViewer(anywidget.AnyWidget):
     tile_token = traitlets.Unicode("").tag(sync=True)
     comm_tiles = traitlets.Dict().tag(sync=True)
     #: Annotation types of the set's products, ordered by sort order (the type picker).
-    types = traitlets.List().tag(sync=True)
+    types: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     tool = traitlets.Unicode("select").tag(sync=True)
     active_type = traitlets.Int(None, allow_none=True).tag(sync=True)
     #: Ids of the selected annotations.
     selected = traitlets.List(traitlets.Int()).tag(sync=True)
     #: The visible region in level-0 pixels: ``{"x", "y", "width", "height", "zoom"}``.
     viewport = traitlets.Dict().tag(sync=True)
-    annotations_visible = traitlets.Bool(True).tag(sync=True)
+    annotations_visible = traitlets.Bool(default_value=True).tag(sync=True)
     #: The last error shown in the widget (no access, unreadable slide); "" if none.
     error = traitlets.Unicode("").tag(sync=True)
     #: The last notice shown (for example a conflicting edit); "" if none.
     message = traitlets.Unicode("").tag(sync=True)
     user = traitlets.Dict().tag(sync=True)
-    blind = traitlets.Bool(False).tag(sync=True)
+    blind = traitlets.Bool(default_value=False).tag(sync=True)
 
-    def __init__(  # noqa: PLR0913 - the public, documented options
+    def __init__(
         self,
         target: Target,
         *,
@@ -125,7 +125,7 @@ class SlideViewer(anywidget.AnyWidget):
             raise ValueError(f"tiles: expected 'auto', 'http' or 'comm', got {tiles!r}")
         super().__init__(height=height, tile_mode=tiles)
         if store is None:
-            from exact_lab.store import connect
+            from exact_lab.store import connect  # noqa: PLC0415 - only without a store
 
             store = connect()
         self.store = store
@@ -164,7 +164,9 @@ class SlideViewer(anywidget.AnyWidget):
                 image_set = self.store.image_set(first.image_set)
                 images = self.store.images(image_set)
             else:
-                raise TypeError(f"SlideViewer shows an Image or an ImageSet, not {type(target).__name__}")
+                raise TypeError(
+                    f"SlideViewer shows an Image or an ImageSet, not {type(target).__name__}"
+                )
             self._image_set = image_set
             self.blind = image_set.collaboration_type == 1
             self.images = [{"id": i.id, "name": i.name} for i in images]
@@ -172,8 +174,16 @@ class SlideViewer(anywidget.AnyWidget):
             self.types = rows
             usable = [r for r in rows if r["vector_type"] != 7]  # noqa: PLR2004 - global labels
             main = image_set.main_annotation_type
-            self.active_type = main if main in {r["id"] for r in rows} else (usable or rows or [{"id": None}])[0]["id"]
-            self.tool = tool_for(self._type_row(self.active_type)["vector_type"]) if self.active_type else "select"
+            self.active_type = (
+                main
+                if main in {r["id"] for r in rows}
+                else (usable or rows or [{"id": None}])[0]["id"]
+            )
+            self.tool = (
+                tool_for(self._type_row(self.active_type)["vector_type"])
+                if self.active_type
+                else "select"
+            )
             self.tile_token = viewer_token(self.store)
             self._show(next(i for i, img in enumerate(images) if img.id == first.id))
         except ExactLabError as err:
@@ -190,7 +200,9 @@ class SlideViewer(anywidget.AnyWidget):
         self._image = image
         self.selected = []
         self.frame = min(max(1, image.default_frame or 1), max(1, image.frames))
-        self.image_info = image_info(image, index=index, count=len(self.images), set_name=self._image_set.name)
+        self.image_info = image_info(
+            image, index=index, count=len(self.images), set_name=self._image_set.name
+        )
         self.title = f"{self._image_set.name} · {image.name}"
         self._comm_tiles = CommTiles(self._slide_path(image))
         self.comm_tiles = {"available": self._comm_tiles.available}
@@ -200,7 +212,7 @@ class SlideViewer(anywidget.AnyWidget):
         self.dzi_url = dzi_path(image.id, frame=self.frame)
 
     def _slide_path(self, image: Image) -> str | None:
-        """The slide file for tiles over the widget channel (trusted stores only)."""
+        """Return the slide file for tiles over the widget channel (trusted stores only)."""
         if image.path:
             return image.path
         try:
@@ -217,7 +229,11 @@ class SlideViewer(anywidget.AnyWidget):
     @traitlets.observe("image_index")
     def _image_index_changed(self, change: dict[str, Any]) -> None:
         index = int(change["new"])
-        if self._image is not None and 0 <= index < len(self.images) and self.images[index]["id"] != self._image.id:
+        if (
+            self._image is not None
+            and 0 <= index < len(self.images)
+            and self.images[index]["id"] != self._image.id
+        ):
             self._show(index)
 
     @traitlets.observe("frame")
@@ -261,10 +277,11 @@ class SlideViewer(anywidget.AnyWidget):
     def annotations(self) -> pd.DataFrame:
         """The shown image's annotations (one row each, the store's columns)."""
         if self._image is None:
-            from exact_lab.store.frames import empty_frame
+            from exact_lab.store.frames import empty_frame  # noqa: PLC0415 - rare path
 
             return empty_frame()
-        return self.store.annotations(image=self._image.id)
+        frame: pd.DataFrame = self.store.annotations(image=self._image.id)
+        return frame
 
     def goto(
         self,
@@ -272,8 +289,11 @@ class SlideViewer(anywidget.AnyWidget):
         *,
         image: Ref | None = None,
     ) -> None:
-        """Move the view: to an annotation (id or entity), a point ``(x, y)``, a region
-        ``(x0, y0, x1, y1)`` in level-0 pixels, and/or to another ``image`` of the set."""
+        """Move the view to an annotation, a point, a region and/or another image of the set.
+
+        ``target`` is an annotation (id or entity), a point ``(x, y)`` or a region
+        ``(x0, y0, x1, y1)`` in level-0 pixels; ``image`` is an image of the viewer's set.
+        """
         if image is not None:
             ident = ref(image)
             index = next((i for i, row in enumerate(self.images) if row["id"] == ident), None)
@@ -292,8 +312,15 @@ class SlideViewer(anywidget.AnyWidget):
             found = self.store.annotation(target)
             if self._image is None or found.image != self._image.id:
                 self.goto(image=found.image)
-            pad = 0.25 * max((found.x_max or 0) - (found.x_min or 0), (found.y_max or 0) - (found.y_min or 0), 64)
-            bbox = [(found.x_min or 0) - pad, (found.y_min or 0) - pad, (found.x_max or 0) + pad, (found.y_max or 0) + pad]
+            pad = 0.25 * max(
+                (found.x_max or 0) - (found.x_min or 0), (found.y_max or 0) - (found.y_min or 0), 64
+            )
+            bbox = [
+                (found.x_min or 0) - pad,
+                (found.y_min or 0) - pad,
+                (found.x_max or 0) + pad,
+                (found.y_max or 0) + pad,
+            ]
             self.selected = [found.id]
         self.send({"kind": "goto", "bbox": bbox})
 
@@ -326,8 +353,10 @@ class SlideViewer(anywidget.AnyWidget):
         return done
 
     def on_change(self, callback: Callable[[Change], None], *, remove: bool = False) -> None:
-        """Call ``callback(change)`` for every committed annotation change of the shown set
-        (this viewer's and everyone else's), from the store's change feed."""
+        """Call ``callback(change)`` for every committed annotation change of the shown set.
+
+        Changes come from the store's change feed: this viewer's edits and everyone else's.
+        """
         self._change_handlers.register_callback(callback, remove=remove)
 
     def on_select(self, callback: Callable[[list[int]], None], *, remove: bool = False) -> None:
@@ -344,7 +373,9 @@ class SlideViewer(anywidget.AnyWidget):
     # ------------------------------------------------------------------ live updates
     def _subscribe(self) -> None:
         try:
-            self._subscription = self.store.subscribe(self._on_store_change, image_set=self._image_set.id)
+            self._subscription = self.store.subscribe(
+                self._on_store_change, image_set=self._image_set.id
+            )
         except ExactLabError as err:  # pragma: no cover - depends on the store
             log.warning("no live updates: %s", err)
 
@@ -364,7 +395,7 @@ class SlideViewer(anywidget.AnyWidget):
             payload.update(action=change.action, ids=list(change.ids), user=change.user)
         try:
             self.send(payload)
-        except Exception:  # noqa: BLE001 - no front-end (closed widget, plain Python)
+        except Exception:
             log.debug("refresh not sent", exc_info=True)
 
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: list[bytes]) -> None:
@@ -385,4 +416,6 @@ class SlideViewer(anywidget.AnyWidget):
     def __repr__(self) -> str:
         """Cheap: no trait serialisation."""
         name = self._image.name if self._image is not None else "-"
-        return f"SlideViewer(image={name!r}, tool={self.tool!r}, user={self.user.get('username')!r})"
+        return (
+            f"SlideViewer(image={name!r}, tool={self.tool!r}, user={self.user.get('username')!r})"
+        )

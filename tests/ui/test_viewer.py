@@ -26,10 +26,15 @@ VIEWER = ".exact-lab-viewer"
 
 def notebook(path: Path, source: str) -> None:
     """Write a one-cell notebook."""
-    cell = {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
-            "execution_count": None}  # fmt: skip
-    doc = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-           "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    cell = {
+        "cell_type": "code",
+        "metadata": {},
+        "source": source,
+        "outputs": [],
+        "execution_count": None,
+    }
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    doc = {"cells": [cell], "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
     path.write_text(json.dumps(doc))
 
 
@@ -67,14 +72,15 @@ def viewer_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterat
     image = world.image.id
     notebook(root / "alice.ipynb", viewer_cell("alice", f"store.image({image})"))
     notebook(root / "carol.ipynb", viewer_cell("carol", str(image)))
-    server = start_jupyter("lab", workdir, root, env={"EXACT_LAB_URL": world.url},
-                           ready_path="exact/api/status")  # fmt: skip
+    server = start_jupyter(
+        "lab", workdir, root, env={"EXACT_LAB_URL": world.url}, ready_path="exact/api/status"
+    )
     yield server
     server.stop()
 
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
-    """Poll ``check`` until it returns neither None nor False (a guard against hanging, not a timing)."""
+    """Poll ``check`` until it returns neither None nor False (a hang guard, not a timing)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -112,13 +118,18 @@ def live(world: World) -> Any:
 
 
 def near(actual: dict[str, Any], expected: list[tuple[float, float]]) -> bool:
-    return all(
-        abs(actual[f"x{i + 1}"] - x) <= 1 and abs(actual[f"y{i + 1}"] - y) <= 1
-        for i, (x, y) in enumerate(expected)
-    ) and f"x{len(expected) + 1}" not in actual
+    return (
+        all(
+            abs(actual[f"x{i + 1}"] - x) <= 1 and abs(actual[f"y{i + 1}"] - y) <= 1
+            for i, (x, y) in enumerate(expected)
+        )
+        and f"x{len(expected) + 1}" not in actual
+    )
 
 
-def test_draw_label_delete_undo_in_jupyterlab(page: Any, viewer_lab: JupyterProcess, world: World) -> None:
+def test_draw_label_delete_undo_in_jupyterlab(  # noqa: PLR0915 - one story, in order
+    page: Any, viewer_lab: JupyterProcess, world: World
+) -> None:
     open_viewer(page, viewer_lab, "alice.ipynb")
     assert page.get_attribute(VIEWER, "data-tile-mode") == "http"
     screenshot(page, "viewer-lab-open")
@@ -145,19 +156,29 @@ def test_draw_label_delete_undo_in_jupyterlab(page: Any, viewer_lab: JupyterProc
     # --- the new box is selected: "2" relabels it, Delete deletes it, Ctrl+Z / Ctrl+Shift+Z
     ident = int(box["id"])
     page.keyboard.press("2")
-    wait_until("relabel", lambda: world.store.annotation(ident).annotation_type == types["look-alike"].id)
-    assert page.get_attribute(f"{VIEWER} .elv-types button[data-type='{types['look-alike'].id}']",
-                              "aria-pressed") == "true"  # fmt: skip
+    wait_until(
+        "relabel", lambda: world.store.annotation(ident).annotation_type == types["look-alike"].id
+    )
+    assert (
+        page.get_attribute(
+            f"{VIEWER} .elv-types button[data-type='{types['look-alike'].id}']", "aria-pressed"
+        )
+        == "true"
+    )
     page.keyboard.press("Delete")
     wait_until("delete", lambda: world.store.annotation(ident).deleted)
     page.keyboard.press("Control+z")
     wait_until("undo of the delete", lambda: not world.store.annotation(ident).deleted)
     page.keyboard.press("Control+z")
-    wait_until("undo of the relabel",
-               lambda: world.store.annotation(ident).annotation_type == types["mitotic figure"].id)  # fmt: skip
+    wait_until(
+        "undo of the relabel",
+        lambda: world.store.annotation(ident).annotation_type == types["mitotic figure"].id,
+    )
     page.keyboard.press("Control+Shift+z")
-    wait_until("redo of the relabel",
-               lambda: world.store.annotation(ident).annotation_type == types["look-alike"].id)  # fmt: skip
+    wait_until(
+        "redo of the relabel",
+        lambda: world.store.annotation(ident).annotation_type == types["look-alike"].id,
+    )
     assert not world.store.annotation(ident).deleted
     # JupyterLab's own shortcuts did not fire: the notebook still has exactly its one cell
     assert page.locator(".jp-Notebook .jp-Cell").count() == 1
@@ -170,7 +191,10 @@ def test_draw_label_delete_undo_in_jupyterlab(page: Any, viewer_lab: JupyterProc
     page.keyboard.press("Enter")
     polygon = wait_until(
         "the polygon",
-        lambda: next((r for _, r in live(world).iterrows() if r["annotation_type"] == types["tumour"].id), None),
+        lambda: next(
+            (r for _, r in live(world).iterrows() if r["annotation_type"] == types["tumour"].id),
+            None,
+        ),
     )
     clicked = [view.image(*view.page(x, y)) for x, y in vertices]
     assert near(polygon["vector"], clicked), polygon["vector"]
@@ -178,17 +202,23 @@ def test_draw_label_delete_undo_in_jupyterlab(page: Any, viewer_lab: JupyterProc
     # --- a point with the "4" key (cell, a point type): its marker is centred on the click
     page.keyboard.press("Escape")
     page.keyboard.press("4")
-    assert page.get_attribute(f"{VIEWER} .elv-tools button[data-tool='point']", "aria-pressed") == "true"
+    assert (
+        page.get_attribute(f"{VIEWER} .elv-tools button[data-tool='point']", "aria-pressed")
+        == "true"
+    )
     spot = view.page(1500, 2000)
     page.mouse.click(*spot)
     point = wait_until(
         "the point",
-        lambda: next((r for _, r in live(world).iterrows() if r["annotation_type"] == types["cell"].id), None),
+        lambda: next(
+            (r for _, r in live(world).iterrows() if r["annotation_type"] == types["cell"].id), None
+        ),
     )
     cx, cy = view.image(*spot)
     v = point["vector"]
-    assert abs((v["x1"] + v["x2"]) / 2 - cx) <= 1 and abs((v["y1"] + v["y2"]) / 2 - cy) <= 1, v
-    assert v["x2"] - v["x1"] == 40  # the type's marker size  # noqa: PLR2004
+    assert abs((v["x1"] + v["x2"]) / 2 - cx) <= 1, v
+    assert abs((v["y1"] + v["y2"]) / 2 - cy) <= 1, v
+    assert v["x2"] - v["x1"] == 40  # the type's marker size
     page.wait_for_selector(f"{VIEWER}[data-annotations='3']")
     screenshot(page, "viewer-lab-drawn")
 

@@ -64,9 +64,14 @@ def make_world(url: str, slide: Path, slide_dir: Path, *, second: Path | None = 
             product, "tumour", vector_type=5, sort_order=3, color_code="#2962FF"
         ),
         "cell": store.create_annotation_type(
-            product, "cell", vector_type=2, sort_order=4, color_code="#D500F9",
-            default_width=40, default_height=40,
-        ),  # fmt: skip
+            product,
+            "cell",
+            vector_type=2,
+            sort_order=4,
+            color_code="#D500F9",
+            default_width=40,
+            default_height=40,
+        ),
     }
     image_set = store.create_image_set(team, "Breast cases", products=[product])
     image = add_slide(store, image_set, local)

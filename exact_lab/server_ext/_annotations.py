@@ -10,15 +10,23 @@ updates with 409.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, overload
 
 import pandas as pd
 
 from exact_lab.errors import BadInput
 from exact_lab.server_ext import _serialize as ser
 from exact_lab.server_ext._context import Ctx, as_id, as_ids
-from exact_lab.server_ext._query import EXACT_IN, TEXT, TIME, Filter, parse_bool
+from exact_lab.server_ext._query import (
+    EXACT_IN,
+    RESERVED,
+    TEXT,
+    TIME,
+    Filter,
+    apply_filters,
+    parse_bool,
+)
 from exact_lab.server_ext._resources import ID, Resource
 
 __all__ = ["Annotations"]
@@ -26,6 +34,8 @@ __all__ = ["Annotations"]
 Row = dict[str, Any]
 MAX_BULK = 100_000
 LTE, GTE = frozenset({"lte"}), frozenset({"gte"})
+#: Filters the store applies itself (see ``Annotations.frame``), with exact, numeric values.
+PUSHDOWN = frozenset({"image", "image_set", "image__image_set", "annotation_type", "deleted"})
 _WRITABLE = (
     "annotation_type",
     "vector",
@@ -47,6 +57,29 @@ def _record_row(ctx: Ctx, record: Row) -> Row:
         value = record.get(key)
         row[f"_{key}"] = None if value is None or pd.isna(value) else float(value)
     return row
+
+
+class FrameRows(Sequence[Row]):
+    """Rows of a DataFrame, serialized on access (so a page serializes only its rows)."""
+
+    def __init__(self, ctx: Ctx, frame: pd.DataFrame) -> None:
+        """Wrap ``frame`` (sorted by id)."""
+        self.ctx = ctx
+        self.frame = frame
+
+    def __len__(self) -> int:
+        """Return the number of rows."""
+        return len(self.frame)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        """Serialize one row or a slice of rows."""
+        if isinstance(index, slice):
+            return _frame_rows(self.ctx, self.frame.iloc[index])
+        return _frame_rows(self.ctx, self.frame.iloc[[index]])[0]
 
 
 def _frame_rows(ctx: Ctx, frame: pd.DataFrame) -> list[Row]:
@@ -103,11 +136,28 @@ class Annotations(Resource):
             return pd.DataFrame()
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
-    def rows(self, ctx: Ctx, params: Mapping[str, str]) -> list[Row]:
-        frame = self.frame(ctx, params)
-        if frame.empty or "id" not in frame:
-            return []
-        return _frame_rows(ctx, frame.sort_values("id"))
+    def rows(self, ctx: Ctx, params: Mapping[str, str]) -> Sequence[Row]:
+        """Return all matching rows.
+
+        When the store answers every filter itself, rows come from a cached frame and are
+        serialized only when a page asks for them.
+        """
+        if set(params) - PUSHDOWN - RESERVED:
+            return _frame_rows(ctx, self._sorted(ctx, params))
+        apply_filters([], params, self.filters)  # validates the values (400 when malformed)
+        return FrameRows(ctx, self._sorted(ctx, params))
+
+    def _sorted(self, ctx: Ctx, params: Mapping[str, str]) -> pd.DataFrame:
+        def load() -> pd.DataFrame:
+            frame = self.frame(ctx, params)
+            if frame.empty or "id" not in frame:
+                return pd.DataFrame()
+            return frame.sort_values("id", ignore_index=True)
+
+        if ctx.frames is None:
+            return load()
+        key = tuple(sorted((k, v) for k, v in params.items() if k in PUSHDOWN))
+        return ctx.frames.get(ctx.store, ctx.store.user.username, key, load)
 
     def row(self, ctx: Ctx, ident: int) -> Row:
         return _record_row(ctx, dataclasses.asdict(ctx.store.annotation(ident)))

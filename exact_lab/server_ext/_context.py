@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from exact_lab.entities import AnnotationType, Image, ImageSet, Membership, Product, Team
 from exact_lab.errors import BadInput
+from exact_lab.server_ext._framecache import FrameCache
 from exact_lab.store import Store
 
 __all__ = ["Ctx", "as_id", "as_ids"]
@@ -44,10 +45,10 @@ def as_ids(value: Any, field: str) -> list[int]:
 class Ctx:
     """The acting user's store and memos valid for one request."""
 
-    def __init__(self, store: Store, base_url: str = "") -> None:
-        """Wrap ``store``; ``base_url`` is the absolute ``.../exact/api/v1`` of the request."""
+    def __init__(self, store: Store, frames: FrameCache | None = None) -> None:
+        """Wrap ``store``; ``frames`` caches annotation frames across requests while paging."""
         self.store = store
-        self.base_url = base_url
+        self.frames = frames
         self._memo: dict[Any, Any] = {}
 
     def memo(self, key: Any, fn: Callable[[], T]) -> T:

@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -151,9 +151,12 @@ def _field_getter(key: str) -> Callable[[dict[str, Any]], Any]:
 
 
 def apply_filters(
-    rows: Iterable[dict[str, Any]], params: Mapping[str, str], specs: Mapping[str, Filter]
-) -> list[dict[str, Any]]:
-    """Keep the rows matching every filter in ``params``; unknown filters are a 400."""
+    rows: Sequence[dict[str, Any]], params: Mapping[str, str], specs: Mapping[str, Filter]
+) -> Sequence[dict[str, Any]]:
+    """Keep the rows matching every filter in ``params``; unknown filters are a 400.
+
+    Without filters ``rows`` is returned as it is (it may serialize lazily).
+    """
     tests: list[tuple[Callable[[dict[str, Any]], Any], Callable[[Any], bool]]] = []
     for name, text in params.items():
         if name in RESERVED:
@@ -167,6 +170,8 @@ def apply_filters(
         if text == "" and lookup == "exact":
             continue  # django-filter ignores empty values
         tests.append((spec.getter or _field_getter(field), _predicate(spec, lookup, text, name)))
+    if not tests:
+        return rows
     return [row for row in rows if all(test(get(row)) for get, test in tests)]
 
 
@@ -184,12 +189,12 @@ def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
 
 
 def page(
-    rows: list[Any], params: Mapping[str, str], url: str
+    rows: Sequence[Any], params: Mapping[str, str], url: str
 ) -> tuple[list[Any], str | None, str | None]:
     """Slice ``rows`` by ``limit``/``offset``; return the slice and absolute next/previous URLs."""
     limit = min(_int_param(params, "limit", DEFAULT_LIMIT), MAX_LIMIT) or DEFAULT_LIMIT
     offset = _int_param(params, "offset", 0)
-    chunk = rows[offset : offset + limit]
+    chunk = list(rows[offset : offset + limit])
     next_url = _with(url, limit, offset + limit) if offset + limit < len(rows) else None
     prev_url = _with(url, limit, max(offset - limit, 0)) if offset > 0 else None
     return chunk, next_url, prev_url

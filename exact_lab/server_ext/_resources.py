@@ -7,7 +7,7 @@ with the request's :class:`~._context.Ctx`, so the store checks every right.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from tornado import web
@@ -51,7 +51,7 @@ class Resource:
     #: Query parameters renamed before filtering (EXACT names → filter names).
     aliases: ClassVar[dict[str, str]] = {}
 
-    def rows(self, ctx: Ctx, params: Mapping[str, str]) -> list[Row]:  # noqa: ARG002
+    def rows(self, ctx: Ctx, params: Mapping[str, str]) -> Sequence[Row]:  # noqa: ARG002
         """Every row visible to the user (``params`` lets a resource narrow the query early)."""
         raise web.HTTPError(405)
 

@@ -6,7 +6,7 @@ Responses follow DRF: lists are ``{"count", "next", "previous", "results"}`` pag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from exact_lab.errors import BadInput, NotFound
@@ -67,7 +67,12 @@ class _ResourceHandler(ExactHandler):
 
     def ctx(self) -> Ctx:
         """Return a fresh per-request context (call inside the executor)."""
-        return Ctx(self.store)
+        return Ctx(self.store, self.state.frames)
+
+    def on_finish(self) -> None:
+        """Any write through this server makes cached annotation frames stale."""
+        if self.request.method not in {"GET", "HEAD", "OPTIONS"}:
+            self.state.frames.clear()
 
     def shaped(self, ctx: Ctx, result: Any, params: Mapping[str, str]) -> Any:
         flex = FlexFields.parse(params)
@@ -75,7 +80,7 @@ class _ResourceHandler(ExactHandler):
             return [shape(ctx, self.resource, r, flex.expand, flex) for r in result]
         return shape(ctx, self.resource, result, flex.expand, flex)
 
-    def filtered(self, ctx: Ctx, params: Mapping[str, str]) -> list[Row]:
+    def filtered(self, ctx: Ctx, params: Mapping[str, str]) -> Sequence[Row]:
         aliases = self.resource.aliases
         params = {aliases.get(k, k): v for k, v in params.items()}
         return apply_filters(self.resource.rows(ctx, params), params, self.resource.filters)

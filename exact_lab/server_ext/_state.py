@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from exact_lab.errors import NotFound
+from exact_lab.server_ext._framecache import FrameCache
 from exact_lab.store import Store, acting_user, connect
 from exact_lab.tiles import TileService
 
@@ -51,6 +52,7 @@ class ExactState:
     _users: OrderedDict[str, Store] = field(default_factory=OrderedDict)
     _paths: dict[int, tuple[float, str]] = field(default_factory=dict)
     _tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
+    frames: FrameCache = field(default_factory=FrameCache)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -152,6 +154,7 @@ class ExactState:
     def close(self) -> None:
         """Stop the executor, close slides and stores."""
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.frames.close()
         self.tiles.close()
         with self._lock:
             root, self._root = self._root, None

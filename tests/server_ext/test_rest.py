@@ -346,3 +346,20 @@ async def test_openapi_lists_the_served_routes(jp_fetch: Any, seeded: World) -> 
         assert page.code == 200, (path, page.body)
     filters = {p["name"] for p in paths["/api/v1/annotations/annotations/"]["get"]["parameters"]}
     assert {"limit", "offset", "expand", "image", "id__in", "vector_x_min", "deleted"} <= filters
+
+
+async def test_paging_cache_sees_changes_from_outside_the_server(jp_fetch: Any, seeded: World) -> None:
+    first = await get(jp_fetch, seeded, "max", "annotations/annotations/", image=seeded.image.id, limit=2)
+    before = first["count"]
+    ann = seeded.stores["ann"]
+    made = ann.add_annotation(seeded.image, seeded.box, box(900, 900))  # not through the server
+    ann.wait_for_feed()  # type: ignore[attr-defined] - the change feed has delivered it
+    after = await get(jp_fetch, seeded, "max", "annotations/annotations/", image=seeded.image.id,
+                      limit=2, offset=before)  # fmt: skip
+    assert after["count"] == before + 1
+    assert [r["id"] for r in after["results"]] == [made.id]
+    ann.delete_annotation(made)
+    ann.wait_for_feed()  # type: ignore[attr-defined]
+    live = await get(jp_fetch, seeded, "max", "annotations/annotations/", image=seeded.image.id,
+                     deleted="False")  # fmt: skip
+    assert made.id not in [r["id"] for r in live["results"]]

@@ -50,6 +50,7 @@ function render({ model, el, experimental }) {
     animationTime: 0.3,
     gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
     keyboardNavEnabled: false,
+    drawer: "canvas",
   });
   const overlay = new Overlay(viewer);
   // Until the user moves the view, it follows the whole slide through container resizes.
@@ -168,6 +169,10 @@ function render({ model, el, experimental }) {
     updateInfo();
   });
   viewer.addHandler("open", () => {
+    // the page may still be laying out (Voila): fit the whole slide once the box has settled
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (!touched) viewer.viewport.goHome(true);
+    }));
     el.dataset.state = "open";
     loaded = null;
     overlay.mpp = (model.get("image_info") || {}).mpp || 0;

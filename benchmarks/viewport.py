@@ -12,6 +12,8 @@ import numpy as np
 import sqlalchemy as sa
 from _common import SIDE, backend_name, boxes, database, p50, timed, workspace
 
+from exact_lab.store.sql.viewport import rtree_window
+
 N = 1_000_000
 WINDOW = 1550
 QUERIES = 200
@@ -45,9 +47,9 @@ def main() -> None:
             )
         else:
             indexed_sql = (
-                "SELECT a.id FROM annotations a WHERE a.id IN (SELECT id FROM annotations_rtree "
-                "WHERE image_lo <= :i AND image_hi >= :i AND x_hi >= :x0 AND x_lo <= :x1 "
-                "AND y_hi >= :y0 AND y_lo <= :y1) AND a.x_max >= :x0 AND a.x_min <= :x1 "
+                "SELECT a.id FROM annotations_rtree AS r CROSS JOIN annotations AS a "
+                "ON a.id = r.id WHERE r.x_hi >= :bx0 AND r.x_lo <= :bx1 AND r.y_hi >= :by0 "
+                "AND r.y_lo <= :by1 AND a.image_id = :i AND a.x_max >= :x0 AND a.x_min <= :x1 "
                 "AND a.y_max >= :y0 AND a.y_min <= :y1 AND a.deleted = 0"
             )
         naive_sql = (
@@ -60,6 +62,7 @@ def main() -> None:
         with store.engine.connect() as conn:
             for x0, y0, x1, y1 in windows:
                 args = {"i": image.id, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
+                args.update(rtree_window(image.id, (x0, y0, x1, y1)))
                 raw.append(timed(lambda a=args: conn.execute(sa.text(indexed_sql), a).all()))
             for x0, y0, x1, y1 in windows[:20]:
                 args = {"i": image.id, "x0": x0, "y0": y0, "x1": x1, "y1": y1}

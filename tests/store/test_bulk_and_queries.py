@@ -133,6 +133,12 @@ def test_viewport_query_matches_brute_force(world: World) -> None:
         )
         == 0
     )
+    moved = world.member.add_annotation(world.image, world.box, box(900, 10, 5, 5))
+    assert moved.id in world.member.annotations_in(world.image, (899, 9, 901, 11))["id"].tolist()
+    world.member.update_annotation(moved, base_revision=1, vector=box(10, 700, 5, 5))
+    assert moved.id not in world.member.annotations_in(world.image, (899, 9, 901, 11))["id"].tolist()
+    assert moved.id in world.member.annotations_in(world.image, (11, 701, 12, 702))["id"].tolist()
+    world.member.delete_annotations([moved])
     world.member.delete_annotations(ids[:10])
     assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800))) == 1990
     assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800), deleted=True)) == 10

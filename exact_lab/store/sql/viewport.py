@@ -3,8 +3,8 @@
 Viewers ask for "everything intersecting this window" many times a second, so this path avoids
 SQL compilation and ORM row handling: a fixed statement per backend, bound parameters, and the
 rows turned into the documented DataFrame column by column. PostgreSQL answers with the GiST
-index on ``box(point(x_min, y_min), point(x_max, y_max))``; SQLite with the R*Tree
-``annotations_rtree``, refined with exact comparisons.
+index on ``box(point(x_min, y_min), point(x_max, y_max))``; SQLite with the banded integer
+R*Tree ``annotations_rtree`` (migration 0003), refined with exact comparisons.
 """
 
 from __future__ import annotations
@@ -19,19 +19,35 @@ from sqlalchemy.orm import Session
 from exact_lab.store import frames
 
 _SELECT = (
-    "SELECT id, image_id, image_set_id, annotation_type_id, {vector}frame, x_min, y_min, x_max, "
-    "y_max, unique_identifier, description, meta_data, user_id, last_editor_id, time, "
-    "last_edit_time, deleted, concealed, blurred, revision, verified_count FROM annotations "
+    "SELECT {t}id, {t}image_id, {t}image_set_id, {t}annotation_type_id, {vector}{t}frame, "
+    "{t}x_min, {t}y_min, {t}x_max, {t}y_max, {t}unique_identifier, {t}description, "
+    "{t}meta_data, {t}user_id, {t}last_editor_id, {t}time, {t}last_edit_time, {t}deleted, "
+    "{t}concealed, {t}blurred, {t}revision, {t}verified_count "
 )
 _PG_WHERE = (
     "WHERE image_id = %(image)s AND box(point(x_min, y_min), point(x_max, y_max)) && "
     "box(point(%(x0)s, %(y0)s), point(%(x1)s, %(y1)s))"
 )
+# CROSS JOIN makes SQLite walk the R*Tree first (else it may scan the image's rows by image_id)
+_SQLITE_FROM = "FROM annotations_rtree AS r CROSS JOIN annotations AS a ON a.id = r.id "
 _SQLITE_WHERE = (
-    "WHERE id IN (SELECT id FROM annotations_rtree WHERE image_lo <= :image AND "
-    "image_hi >= :image AND x_hi >= :x0 AND x_lo <= :x1 AND y_hi >= :y0 AND y_lo <= :y1) "
-    "AND x_max >= :x0 AND x_min <= :x1 AND y_max >= :y0 AND y_min <= :y1"
+    "WHERE r.x_hi >= :bx0 AND r.x_lo <= :bx1 AND r.y_hi >= :by0 AND r.y_lo <= :by1 "
+    "AND a.image_id = :image "
+    "AND a.x_max >= :x0 AND a.x_min <= :x1 AND a.y_max >= :y0 AND a.y_min <= :y1"
 )
+_INT32 = 2**31 - 1
+
+
+def rtree_window(image: int, bbox: tuple[float, float, float, float]) -> dict[str, int]:
+    """Map a window to the banded integer R*Tree of SQLite (see migration 0003)."""
+    band = (image % 2047) * 2**20
+    x0, y0, x1, y1 = bbox
+    return {
+        "bx0": min(int(x0) + band, _INT32),
+        "bx1": min(int(x1) + 1 + band, _INT32),
+        "by0": int(y0),
+        "by1": int(y1) + 1,
+    }
 
 
 def viewport_frame(
@@ -50,22 +66,25 @@ def viewport_frame(
     x0, y0, x1, y1 = bbox
     params: dict[str, Any] = {"image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
     mark = "%({})s" if postgres else ":{}"
-    sql = _SELECT.format(vector="vector, " if with_vector else "")
-    sql += _PG_WHERE if postgres else _SQLITE_WHERE
+    t = "" if postgres else "a."
+    sql = _SELECT.format(vector=f"{t}vector, " if with_vector else "", t=t)
+    sql += ("FROM annotations " + _PG_WHERE) if postgres else (_SQLITE_FROM + _SQLITE_WHERE)
+    if not postgres:
+        params.update(rtree_window(image, bbox))
     if types is not None:
         names = [f"t{i}" for i in range(len(types))]
         params.update(zip(names, types, strict=True))
-        sql += f" AND annotation_type_id IN ({', '.join(mark.format(n) for n in names)})"
+        sql += f" AND {t}annotation_type_id IN ({', '.join(mark.format(n) for n in names)})"
     if frame is not None:
         params["frame"] = frame
-        sql += f" AND frame = {mark.format('frame')}"
+        sql += f" AND {t}frame = {mark.format('frame')}"
     if deleted is not None:
         params["deleted"] = bool(deleted)
-        sql += f" AND deleted = {mark.format('deleted')}"
+        sql += f" AND {t}deleted = {mark.format('deleted')}"
     if only_user is not None:
         params["user"] = only_user
-        sql += f" AND user_id = {mark.format('user')}"
-    sql += " ORDER BY id"
+        sql += f" AND {t}user_id = {mark.format('user')}"
+    sql += f" ORDER BY {t}id"
     raw: Any = s.connection().connection.driver_connection
     if postgres:
         with raw.cursor() as cur:

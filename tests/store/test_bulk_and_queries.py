@@ -141,7 +141,7 @@ def test_viewport_query_matches_brute_force(world: World) -> None:
     world.member.delete_annotations([moved])
     world.member.delete_annotations(ids[:10])
     assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800))) == 1990
-    assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800), deleted=True)) == 10
+    assert len(world.member.annotations_in(world.image, (0, 0, 1000, 800), deleted=True)) == 11
 
 
 def _snapshot(world: World) -> tuple[int, int]:

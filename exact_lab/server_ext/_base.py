@@ -117,7 +117,9 @@ class ExactHandler(ExtensionHandlerMixin, JupyterHandler):
             raise web.HTTPError(403, str(err)) from None
         if parsed is not None:
             kind, claimed, token = parsed
-            username = await self.run(self._token_user, token)
+            username = self.state.remembered_token(token)
+            if username is None:  # a database lookup: off the IOLoop
+                username = await self.run(self._token_user, token)
             if username is None or (kind == "basic" and username != claimed):
                 raise web.HTTPError(403, _BAD_BASIC if kind == "basic" else _BAD_TOKEN)
             self.exact_username = username

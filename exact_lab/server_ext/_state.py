@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exact_lab.entities import Image
 from exact_lab.errors import NotFound
 from exact_lab.server_ext._framecache import FrameCache
 from exact_lab.store import Store, acting_user, connect
@@ -48,6 +49,8 @@ class ExactState:
     executor: ThreadPoolExecutor
     local_user: str = ""
     auth_ttl: float = 30.0
+    permission_ttl: float = 1.0
+    _granted: dict[tuple[str, int], tuple[float, Any]] = field(default_factory=dict)
     _root: Store | None = None
     _users: OrderedDict[str, Store] = field(default_factory=OrderedDict)
     _paths: dict[int, tuple[float, str]] = field(default_factory=dict)
@@ -67,6 +70,7 @@ class ExactState:
         overlap: int = 0,
         cache_mb: float = 256,
         local_user: str = "",
+        permission_ttl: float = 1.0,
     ) -> ExactState:
         """Build the state; the store itself opens lazily on first use."""
         roots = (upload_dir, *allowed_roots)
@@ -76,12 +80,15 @@ class ExactState:
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exact-lab")
         state = cls(store_url, upload_dir, allowed_roots, tiles, executor)
         state.local_user = local_user or acting_user()
+        state.permission_ttl = permission_ttl
         return state
 
     # ------------------------------------------------------------------ stores
     @property
     def root(self) -> Store:
         """The store acting as the server's own service user (never a team member)."""
+        if self._root is not None:  # lock-free hot path
+            return self._root
         with self._lock:
             if self._root is None:
                 self._root = connect(self.store_url, user=SERVICE_USER)
@@ -89,11 +96,9 @@ class ExactState:
 
     def store_for(self, username: str) -> Store:
         """Return the store acting as ``username`` (cached; at most 1024 users are kept)."""
-        with self._lock:
-            cached = self._users.get(username)
-            if cached is not None:
-                self._users.move_to_end(username)
-                return cached
+        cached = self._users.get(username)  # lock-free hot path (an atomic dict read)
+        if cached is not None:
+            return cached
         store = self.root.as_user(username)
         with self._lock:
             self._users[username] = store
@@ -101,13 +106,19 @@ class ExactState:
                 self._users.popitem(last=False)
         return store
 
+    def remembered_token(self, plain: str) -> str | None:
+        """Return the username of a token checked less than ``auth_ttl`` seconds ago."""
+        memo = self._tokens.get(plain)  # lock-free: dict reads are atomic, the lock convoys
+        if memo is not None and time.monotonic() - memo[0] < self.auth_ttl:
+            return memo[1]
+        return None
+
     def user_of_token(self, plain: str) -> str:
         """Username owning a personal access token (remembered ``auth_ttl`` seconds)."""
         now = time.monotonic()
-        with self._lock:
-            memo = self._tokens.get(plain)
-        if memo is not None and now - memo[0] < self.auth_ttl:
-            return memo[1]
+        remembered = self.remembered_token(plain)
+        if remembered is not None:
+            return remembered
         username = self.root.authenticate_token(plain).username
         with self._lock:
             if len(self._tokens) > 4096:  # noqa: PLR2004 - bound the memo
@@ -121,19 +132,18 @@ class ExactState:
             self._tokens.clear()
 
     # ------------------------------------------------------------------ image files
-    def image_path(self, store: Store, image_id: int) -> str:
-        """Path of an image's file, after checking that ``store``'s user may see the image.
+    def image_path(self, store: Store, image: Image) -> str:
+        """Return the path of ``image``'s file (``image`` as ``store``'s user just read it).
 
-        The store reveals paths to team admins only; for members the path is looked up as one
-        of the team's admins (the permission check has already passed as the member).
+        Reading the image as the user is the permission check. The store reveals paths to team
+        admins only; for members the path is looked up as one of the team's admins.
         """
-        image = store.image(image_id)  # the permission check: NotFound for outsiders
+        image_id = image.id
         if image.path:
             self._remember(image_id, image.path)
             return image.path
         now = time.monotonic()
-        with self._lock:
-            memo = self._paths.get(image_id)
+        memo = self._paths.get(image_id)
         if memo is not None and now - memo[0] < self.auth_ttl:
             return memo[1]
         team = store.image_set(image.image_set).team
@@ -144,6 +154,21 @@ class ExactState:
                     self._remember(image_id, path)
                     return path
         raise NotFound(f"image {image_id} has no file on this server")
+
+    def granted(self, key: tuple[str, int]) -> Any:
+        """Return a permission decision made less than ``permission_ttl`` seconds ago."""
+        memo = self._granted.get(key)  # lock-free: an atomic dict read
+        if memo is not None and time.monotonic() - memo[0] < self.permission_ttl:
+            return memo[1]
+        return None
+
+    def grant(self, key: tuple[str, int], value: Any) -> None:
+        """Remember a granted permission check (``permission_ttl`` 0 disables this)."""
+        if self.permission_ttl <= 0:
+            return
+        if len(self._granted) > 65536:  # noqa: PLR2004 - bound the memo
+            self._granted.clear()
+        self._granted[key] = (time.monotonic(), value)
 
     def _remember(self, image_id: int, path: str) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ from tornado import web
 from exact_lab.entities import Image
 from exact_lab.errors import BadInput, NotFound
 from exact_lab.server_ext._base import ExactHandler
+from exact_lab.tiles import Tile
 
 __all__ = [
     "DziHandler",
@@ -58,17 +59,35 @@ class _SlideHandler(ExactHandler):
     async def image_and_path(self, image_id: str) -> tuple[Image, str]:
         ident = parse_id(image_id)
 
-        def lookup() -> tuple[Image, str]:
-            image = self.store.image(ident)
-            return image, self.state.image_path(self.store, ident)
+        return await self.run(self.lookup, ident)
 
-        return await self.run(lookup)
+    def lookup(self, ident: int) -> tuple[Image, str]:
+        """Read the image as the user (the permission check) and find its file (blocking).
+
+        A granted check is reused for ``ExactLabApp.permission_ttl`` seconds (default 1) per
+        user and image, so a viewer's burst of tiles costs one database read; refusals are
+        never reused.
+        """
+        state = self.state
+        key = (self.exact_username, ident)
+        granted: tuple[Image, str] | None = state.granted(key)
+        if granted is not None:
+            return granted
+        store = self.store
+        image = store.image(ident)
+        found = image, state.image_path(store, image)
+        state.grant(key, found)
+        return found
+
+    def etag(self, image: Image, *parts: Any) -> str:
+        """Return the strong ETag of a resource of ``image``."""
+        stamp = image.checksum or image.created_at.isoformat()
+        key = "/".join(str(p) for p in (image.id, stamp, *parts))
+        return f'"{hashlib.sha1(key.encode()).hexdigest()}"'  # noqa: S324
 
     def cache_headers(self, image: Image, *parts: Any) -> bool:
         """Set ETag and Cache-Control; return True when the client's copy is current."""
-        stamp = image.checksum or image.created_at.isoformat()
-        key = "/".join(str(p) for p in (image.id, stamp, *parts))
-        self.set_header("ETag", f'"{hashlib.sha1(key.encode()).hexdigest()}"')  # noqa: S324
+        self.set_header("ETag", self.etag(image, *parts))
         self.set_header("Cache-Control", CACHE_CONTROL)
         return bool(self.check_etag_header())
 
@@ -102,15 +121,24 @@ class TileHandler(_SlideHandler):
     ) -> None:
         """Answer with the tile's bytes."""
         index = frame_index(z, frame)
-        image, path = await self.image_and_path(image_id)
+        ident, lvl, c, r = parse_id(image_id), int(level), int(col), int(row)
         tiles = self.state.tiles
-        address = (index, tiles.tile_size, tiles.overlap, int(level), int(col), int(row), fmt)
-        if self.cache_headers(image, "tile", *address):
+        address = (index, tiles.tile_size, tiles.overlap, lvl, c, r, fmt)
+        known = self.request.headers.get("If-None-Match", "")
+
+        def work() -> tuple[str, Tile | None]:  # one executor hop: check, then pixels
+            image, path = self.lookup(ident)
+            etag = self.etag(image, "tile", *address)
+            if etag in known:
+                return etag, None
+            return etag, tiles.tile(path, lvl, c, r, frame=index, image_format=fmt)
+
+        etag, tile = await self.run(work)
+        self.set_header("ETag", etag)
+        self.set_header("Cache-Control", CACHE_CONTROL)
+        if tile is None:
             self.not_modified()
             return
-        tile = await self.run(
-            lambda: tiles.tile(path, int(level), int(col), int(row), frame=index, image_format=fmt)
-        )
         self.set_header("Content-Type", tile.media_type)
         self.finish(tile.data)
 

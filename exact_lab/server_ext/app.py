@@ -60,6 +60,14 @@ class ExactLabApp(ExtensionApp):
     tile_overlap = Int(0, config=True, help="DeepZoom tile overlap (EXACT uses 1).")
     tile_cache_mb = Float(256.0, config=True, help="Size bound of the encoded-tile cache (MB).")
     workers = Int(8, config=True, help="Threads for slide reading and store calls.")
+    permission_ttl = Float(
+        1.0,
+        config=True,
+        help=(
+            "Seconds a granted tile permission check (user may see image) is reused; refusals "
+            "are never reused. 0 checks the store on every tile request."
+        ),
+    )
     local_user = Unicode(
         "",
         config=True,
@@ -94,6 +102,7 @@ class ExactLabApp(ExtensionApp):
             overlap=self.tile_overlap,
             cache_mb=self.tile_cache_mb,
             local_user=self.local_user,
+            permission_ttl=self.permission_ttl,
         )
         self.log.info("exact_lab %s: store %s", __version__, store_kind(self.store_url))
 

@@ -168,3 +168,25 @@ async def test_unknown_and_huge_ids_are_404(jp_fetch: Any, world: World) -> None
             jp_fetch, f"{API}/images/images/{ident}/1/1/tile/", headers=world.auth("ann")
         )
         assert response.code == 404
+
+
+class TestStrictPermissions:
+    """With ``permission_ttl = 0`` a removed member loses tile access at the next request."""
+
+    @pytest.fixture
+    def jp_server_config(self, exact_server_config: dict[str, Any]) -> dict[str, Any]:
+        config = {**exact_server_config}
+        config["ExactLabApp"] = {**config["ExactLabApp"], "permission_ttl": 0}
+        return config
+
+    async def test_removed_member_is_refused_at_once(self, jp_fetch: Any, world: World) -> None:
+        url = f"{base(world)}/1/1/tile_files/11/0_0.jpeg"
+        ann = world.stores["ann"]
+        ann.add_member(world.team, "eve")
+        try:
+            assert (await call(jp_fetch, url, headers=world.auth("eve"))).code == 200
+        finally:
+            ann.remove_member(world.team, "eve")
+        refused = await call(jp_fetch, url, headers=world.auth("eve"))
+        assert refused.code == 404
+        assert set(body(refused)) == {"detail"}

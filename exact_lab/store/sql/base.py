@@ -332,6 +332,13 @@ class SqlBase(Store):
             return int(last) if called else 0
         return int(s.scalar(sa.text("SELECT position FROM history_clock")) or 0)
 
+    def _unique(  # noqa: PLR0917 - private helper
+        self, s: Session, model: Any, scope: Any, name: str, what: str, own: int = 0
+    ) -> None:
+        clash = s.scalar(sa.select(model.id).where(scope, model.name == name))
+        if clash is not None and clash != own:
+            raise Conflict(f"name: a {what} called {name!r} exists already here; pick another")
+
     def _my_team_ids(self, s: Session) -> list[int]:
         return list(
             s.scalars(

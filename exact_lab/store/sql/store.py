@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,6 +28,7 @@ from exact_lab.store.sql.extras import ExtrasMixin
 from exact_lab.store.sql.feed import PgListener
 from exact_lab.store.sql.people import PeopleMixin
 from exact_lab.store.sql.reads import ReadMixin
+from exact_lab.store.sql.templates import TemplatesMixin
 from exact_lab.store.validation import check_name
 
 __all__ = ["SqlStore"]
@@ -45,7 +45,9 @@ class _SqlSubscription(Subscription):
             self._handle = None
 
 
-class SqlStore(PeopleMixin, CatalogMixin, AnnotationWriteMixin, ReadMixin, ExtrasMixin):
+class SqlStore(
+    PeopleMixin, TemplatesMixin, CatalogMixin, AnnotationWriteMixin, ReadMixin, ExtrasMixin
+):
     """The store on a SQL database; open it with :func:`exact_lab.store.connect`.
 
     A direct database URL is the *trusted-lab* mode: whoever holds it could also edit the
@@ -140,6 +142,3 @@ class SqlStore(PeopleMixin, CatalogMixin, AnnotationWriteMixin, ReadMixin, Extra
     def close(self) -> None:
         """Dispose of the connection pool (stores made by ``as_user`` share it)."""
         self._shared.engine.dispose()
-
-    def _check(self, **_: Any) -> None:  # pragma: no cover - reserved
-        return None

@@ -17,6 +17,7 @@ EXACT_LAB_TEST_SLIDES
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,12 +45,13 @@ def isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     """Point exact_lab's data folder (default store, caches) at a temporary folder.
 
     No test may read or write a user's real store. The real sample slides, when present, are
-    linked in so that notebooks find them where ``exact-lab samples fetch`` puts them.
+    copied in so that notebooks find them where ``exact-lab samples fetch`` puts them.
     """
     folder = tmp_path_factory.mktemp("exact-lab-data")
     slides = Path(os.environ.get("EXACT_LAB_TEST_SLIDES", REPO / ".cache" / "testslides"))
     if slides.is_dir():
-        (folder / "sample-slides").symlink_to(slides.resolve(), target_is_directory=True)
+        # a copy, not a link: the server only serves slides inside its data folder
+        shutil.copytree(slides, folder / "sample-slides")
     saved = {key: os.environ.get(key) for key in ("EXACT_LAB_DATA_DIR", "EXACT_LAB_URL")}
     os.environ["EXACT_LAB_DATA_DIR"] = str(folder)
     os.environ.pop("EXACT_LAB_URL", None)

@@ -87,6 +87,10 @@ def start_jupyter(
     notification.parent.mkdir(parents=True, exist_ok=True)
     # no "get notified about Jupyter news?" toast over the widgets in screenshots
     notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    # render every cell (no virtual scrolling), so tests can read all outputs and prompts
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text('{"windowingMode": "none"}')
     if kind == "lab":
         command = [
             str(bindir / "jupyter"),

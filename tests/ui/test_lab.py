@@ -44,7 +44,7 @@ def run_notebook_in_lab(page: Any, server: JupyterProcess, name: str) -> None:
     connected, and a "Run All" sent then is dropped; so the command is repeated until the first
     cell starts.
     """
-    page.goto(server.url(f"lab/tree/{name}"))
+    page.goto(server.url(f"lab/tree/{name}?reset"))  # no restored tabs from earlier tests
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     for _attempt in range(5):
@@ -70,5 +70,11 @@ def test_quickstart_runs_in_jupyterlab(page: Any, lab_server: JupyterProcess) ->
     # the thumbnail of the real slide is rendered as an image output
     assert page.query_selector(".jp-RenderedImage img") is not None
     screenshot(page, "quickstart-lab")
+    # the SlideViewer opened the demo set and its tiles came over HTTP from the extension
+    viewer = page.locator(".exact-lab-viewer")
+    viewer.scroll_into_view_if_needed()
+    page.wait_for_selector(".exact-lab-viewer[data-tiles='loaded']", timeout=60_000)
+    assert viewer.get_attribute("data-state") == "open"
+    screenshot(page, "quickstart-lab-viewer")
     page.locator(".jp-Cell").last.scroll_into_view_if_needed()
     screenshot(page, "quickstart-lab-end")

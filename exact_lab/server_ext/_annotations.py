@@ -60,7 +60,12 @@ def _record_row(ctx: Ctx, record: Row) -> Row:
 
 
 class FrameRows(Sequence[Row]):
-    """Rows of a DataFrame, serialized on access (so a page serializes only its rows)."""
+    """Rows of a DataFrame, serialized on access (so a page serializes only its rows).
+
+    The store has already applied every filter of the request (``prefiltered``).
+    """
+
+    prefiltered = True
 
     def __init__(self, ctx: Ctx, frame: pd.DataFrame) -> None:
         """Wrap ``frame`` (sorted by id)."""

@@ -83,7 +83,10 @@ class _ResourceHandler(ExactHandler):
     def filtered(self, ctx: Ctx, params: Mapping[str, str]) -> Sequence[Row]:
         aliases = self.resource.aliases
         params = {aliases.get(k, k): v for k, v in params.items()}
-        return apply_filters(self.resource.rows(ctx, params), params, self.resource.filters)
+        rows = self.resource.rows(ctx, params)
+        if getattr(rows, "prefiltered", False):
+            return rows
+        return apply_filters(rows, params, self.resource.filters)
 
 
 class ListHandler(_ResourceHandler):

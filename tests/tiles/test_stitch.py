@@ -138,3 +138,27 @@ def test_replaced_file_is_not_served_from_old_decoded_tiles(make_pyramid, tmp_pa
     box = DeepZoomGrid((1024, 768), tile_size=254, overlap=1).tile_bounds(top, 1, 1)
     assert np.array_equal(after, openslide_region(path, 0, box))
     assert not np.array_equal(before, after)
+
+
+def test_direct_decoder_checks_the_frame_and_reports_damage(make_pyramid):
+    from exact_lab.tiles._stitch import _decode_direct, _frame_size
+
+    path = make_pyramid(1024, 768)
+    raw = RawTiles.open(path, [(1024, 768)])
+    assert raw is not None
+    try:
+        data = raw.get(0, 1, 1)
+        assert data is not None
+    finally:
+        raw.close()
+    assert _frame_size(data) == (256, 256, 3)
+    assert _decode_direct(data, 240, 1, None) is None  # another size: the general path decides
+    full = _decode_direct(data, 256, 1, None)
+    assert full is not None
+    reference = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert np.array_equal(np.asarray(full), reference)
+    with pytest.raises(OSError, match="damaged JPEG tile"):
+        _decode_direct(data[: len(data) // 2], 256, 1, None)
+    progressive = io.BytesIO()
+    Image.fromarray(reference).save(progressive, "JPEG", progressive=True)
+    assert _frame_size(progressive.getvalue()) is None

@@ -546,4 +546,22 @@ class SetVersions(Resource):
         return ser.version_row(made), 201
 
 
+class Tokens(Resource):
+    """``users/tokens``: the requester's personal access tokens (the secret is shown once)."""
+
+    path = "users/tokens"
+    filters: ClassVar[dict[str, Filter]] = {"id": ID, "name": Filter("str", TEXT)}
+
+    def rows(self, ctx: Ctx, params: Mapping[str, str]) -> list[Row]:  # noqa: ARG002
+        return [ser.token_row(t) for t in ctx.store.tokens()]
+
+    def create(self, ctx: Ctx, data: Any) -> tuple[Any, int]:
+        data = _dict(data)
+        made = ctx.store.create_token(str(data.get("name") or "api"))
+        return {**ser.token_row(made.token), "token": made.plain}, 201
+
+    def delete(self, ctx: Ctx, ident: int) -> None:
+        ctx.store.revoke_token(ident)
+
+
 RESOURCES: dict[str, Resource] = {}

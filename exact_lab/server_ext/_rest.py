@@ -73,6 +73,8 @@ class _ResourceHandler(ExactHandler):
         """Any write through this server makes cached annotation frames stale."""
         if self.request.method not in {"GET", "HEAD", "OPTIONS"}:
             self.state.frames.clear()
+            if self.resource.path == "users/tokens":
+                self.state.forget_tokens()  # a revoked token stops working at once
 
     def shaped(self, ctx: Ctx, result: Any, params: Mapping[str, str]) -> Any:
         flex = FlexFields.parse(params)

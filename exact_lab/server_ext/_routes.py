@@ -23,7 +23,7 @@ __all__ = ["api_routes"]
 _RESOURCES: tuple[res.Resource, ...] = (
     res.Users(), res.Teams(), res.Memberships(), res.Products(), res.AnnotationTypes(),
     res.ImageSets(), res.Images(), Annotations(), res.Verifications(), res.MediaFiles(),
-    res.ImageActions(), res.ScreeningModes(), res.SetVersions(),
+    res.ImageActions(), res.ScreeningModes(), res.SetVersions(), res.Tokens(),
 )  # fmt: skip
 res.RESOURCES.update({r.path: r for r in _RESOURCES})
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from exact_lab.entities import (
     AnnotationType,
+    ApiToken,
     Image,
     ImageAction,
     ImageSet,
@@ -33,6 +34,7 @@ __all__ = [
     "screening_row",
     "set_row",
     "team_row",
+    "token_row",
     "type_row",
     "user_row",
     "verification_row",
@@ -214,6 +216,18 @@ def _opt_int(value: Any) -> int | None:
     except TypeError:
         return None
     return int(value)
+
+
+def token_row(token: ApiToken) -> Row:
+    """``users/tokens`` (never the secret)."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": f"pat_{token.prefix}",
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used": iso(token.last_used),
+    }
 
 
 def verification_row(verification: Verification) -> Row:

@@ -114,3 +114,23 @@ def test_token_commands(store_url: str, capsys: pytest.CaptureFixture[str]) -> N
 
     with connect(store_url, user="tina") as store, pytest.raises(PermissionDenied):
         store.authenticate_token(plain)
+
+
+async def test_tokens_over_the_api(jp_fetch: Any, world: World) -> None:
+    url = f"{API}/users/tokens/"
+    made = await call(jp_fetch, url, method="POST", body={"name": "script"}, headers=world.auth("max"))
+    assert made.code == 201
+    plain = body(made)["token"]
+    assert plain.startswith("pat_")
+    mine = {"Authorization": f"Bearer {plain}"}
+    listing = await call(jp_fetch, url, headers=mine)
+    assert "script" in [t["name"] for t in body(listing)["results"]]
+    assert plain not in listing.body.decode()
+    others = await call(jp_fetch, url, headers=world.auth("ann"))
+    assert "script" not in [t["name"] for t in body(others)["results"]]
+    stolen = await call(jp_fetch, f"{url}{body(made)['id']}/", method="DELETE", headers=world.auth("ann"))
+    assert stolen.code == 404
+    revoked = await call(jp_fetch, f"{url}{body(made)['id']}/", method="DELETE", headers=mine)
+    assert revoked.code == 204
+    after = await call(jp_fetch, url, headers=mine)
+    assert after.code == 403

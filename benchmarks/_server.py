@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -63,14 +64,23 @@ def exact_lab_server(
     url: str, folder: Path, roots: Sequence[Path], extra: dict[str, Any] | None = None
 ) -> Iterator[str]:
     """Run the extension standalone on ``url``; yield its ``http://.../exact`` base."""
-    import json
-
     port = free_port()
-    env = {**os.environ, "EXACT_LAB_DATA_DIR": str(folder / "data"),
-           "JUPYTER_CONFIG_DIR": str(folder / "jupyter-config"),
-           "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}  # fmt: skip
-    argv = [sys.executable, "-c", SERVE, str(port), url, json.dumps([str(r) for r in roots]),
-            str(folder / "uploads"), json.dumps(extra or {})]  # fmt: skip
+    env = {
+        **os.environ,
+        "EXACT_LAB_DATA_DIR": str(folder / "data"),
+        "JUPYTER_CONFIG_DIR": str(folder / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
+    }
+    argv = [
+        sys.executable,
+        "-c",
+        SERVE,
+        str(port),
+        url,
+        json.dumps([str(r) for r in roots]),
+        str(folder / "uploads"),
+        json.dumps(extra or {}),
+    ]
     base = f"http://127.0.0.1:{port}/exact"
     with running(argv, f"{base}/api/status", env, folder / f"server-{port}.log"):
         yield base

@@ -13,7 +13,6 @@ Both are repeated ``--rounds`` times (alternating order); the table shows median
 Run: python benchmarks/server_annotations.py [--count 100000] [--rounds 3] [--page 250]
 """
 
-# ruff: noqa: T201
 from __future__ import annotations
 
 import argparse
@@ -30,12 +29,14 @@ import pandas as pd
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import exact_lab_server  # noqa: E402
+from _server import exact_lab_server
+
+from exact_lab.store import connect
 
 
 def get(url: str, token: str) -> bytes:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=600) as response:
         data: bytes = response.read()
         return data
 
@@ -64,8 +65,6 @@ def main() -> None:
     parser.add_argument("--page", type=int, default=250)
     args = parser.parse_args()
 
-    from exact_lab.store import connect
-
     folder = Path(tempfile.mkdtemp(prefix="server-annotations-"))
     url = f"sqlite:///{folder / 'bench.sqlite'}"
     rng = np.random.default_rng(7)
@@ -76,8 +75,16 @@ def main() -> None:
         image = store.add_image(image_set, "bench", width=100_000, height=100_000)
         x = rng.integers(0, 99_000, args.count).astype(float)
         y = rng.integers(0, 99_000, args.count).astype(float)
-        frame = pd.DataFrame({"image": image.id, "annotation_type": kind.id,
-                              "x_min": x, "y_min": y, "x_max": x + 40, "y_max": y + 40})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "image": image.id,
+                "annotation_type": kind.id,
+                "x_min": x,
+                "y_min": y,
+                "x_max": x + 40,
+                "y_max": y + 40,
+            }
+        )
         store.add_annotations(frame)
         token = store.create_token("bench").plain
 

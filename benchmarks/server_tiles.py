@@ -36,7 +36,11 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import CACHE, exact_lab_server, free_port, running
 
+from exact_lab.store import connect
+from exact_lab.tiles.synthetic import make_synthetic_slide
+
 INFLIGHT = 6
+EXACT_GRID = {"tile_size": 254, "tile_overlap": 1}
 
 PEER = """
 import io, sys, asyncio
@@ -56,7 +60,8 @@ def render(level, col, row):
 
 class Tile(web.RequestHandler):
     async def get(self, level, col, row):
-        data = await ioloop.IOLoop.current().run_in_executor(pool, render, int(level), int(col), int(row))
+        loop = ioloop.IOLoop.current()
+        data = await loop.run_in_executor(pool, render, int(level), int(col), int(row))
         self.set_header("Content-Type", "image/jpeg")
         self.finish(data)
 
@@ -65,7 +70,8 @@ class Ready(web.RequestHandler):
         self.finish("ok")
 
 async def main():
-    web.Application([(r"/tile/(\\d+)/(\\d+)_(\\d+)\\.jpeg", Tile), (r"/ready", Ready)]).listen(int(sys.argv[1]), "127.0.0.1")
+    routes = [(r"/tile/(\\d+)/(\\d+)_(\\d+)\\.jpeg", Tile), (r"/ready", Ready)]
+    web.Application(routes).listen(int(sys.argv[1]), "127.0.0.1")
     await asyncio.Event().wait()
 
 asyncio.run(main())
@@ -73,8 +79,6 @@ asyncio.run(main())
 
 
 def slide_path(size: int) -> Path:
-    from exact_lab.tiles.synthetic import make_synthetic_slide
-
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"server-tiles-{size}.tiff"
     if not path.exists():
@@ -83,7 +87,7 @@ def slide_path(size: int) -> Path:
     return path
 
 
-def addresses(size: int, tile: int, overlap: int, count: int, seed: int) -> list[tuple[int, int, int]]:
+def addresses(size: int, tile: int, count: int, seed: int) -> list[tuple[int, int, int]]:
     """``count`` distinct random tiles of the two most detailed DeepZoom levels."""
     top = math.ceil(math.log2(size))
     tiles = []
@@ -91,7 +95,6 @@ def addresses(size: int, tile: int, overlap: int, count: int, seed: int) -> list
         side = math.ceil(size / 2 ** (top - level))
         n = math.ceil(side / tile)
         tiles += [(level, c, r) for c in range(n) for r in range(n)]
-    del overlap
     return random.Random(seed).sample(tiles, count)
 
 
@@ -128,15 +131,15 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=20000)
     args = parser.parse_args()
 
-    from exact_lab.store import connect
-
     slide = slide_path(args.size)
     folder = Path(tempfile.mkdtemp(prefix="server-tiles-"))
     url = f"sqlite:///{folder / 'bench.sqlite'}"
     with connect(url, user="bench") as store:
         team = store.create_team("Bench")
         image_set = store.create_image_set(team, "Tiles")
-        image = store.add_image(image_set, "bench", width=args.size, height=args.size, path=str(slide))
+        image = store.add_image(
+            image_set, "bench", width=args.size, height=args.size, path=str(slide)
+        )
         token = store.create_token("bench").plain
     auth = {"Authorization": f"Bearer {token}"}
     port = free_port()
@@ -144,17 +147,35 @@ def main() -> None:
     results: dict[str, list[tuple[float, list[float]]]] = {}
     with (
         exact_lab_server(url, folder, [slide.parent]) as fast,
-        exact_lab_server(url, folder, [slide.parent], {"tile_size": 254, "tile_overlap": 1}) as exact,
-        running([sys.executable, "-c", PEER, str(port), str(slide)],
-                f"http://127.0.0.1:{port}/ready", env, folder / "peer.log"),
-    ):  # fmt: skip
+        exact_lab_server(
+            url, folder, [slide.parent], {"tile_size": 254, "tile_overlap": 1}
+        ) as exact,
+        running(
+            [sys.executable, "-c", PEER, str(port), str(slide)],
+            f"http://127.0.0.1:{port}/ready",
+            env,
+            folder / "peer.log",
+        ),
+    ):
         peer = f"http://127.0.0.1:{port}"
         base = f"/api/v1/images/images/{image.id}/1/1/tile_files"
         sides = {
-            "exact_lab 256/0 (pass-through)": (lambda a: f"{fast}{base}/{a[0]}/{a[1]}_{a[2]}.jpeg", 256, 1),
-            "exact_lab 254/1 (re-encode)": (lambda a: f"{exact}{base}/{a[0]}/{a[1]}_{a[2]}.jpeg", 254, 1),
-            "tornado + DeepZoomGenerator 254/1": (lambda a: f"{peer}/tile/{a[0]}/{a[1]}_{a[2]}.jpeg", 254, 0),
-        }  # fmt: skip
+            "exact_lab 256/0 (pass-through)": (
+                lambda a: f"{fast}{base}/{a[0]}/{a[1]}_{a[2]}.jpeg",
+                256,
+                1,
+            ),
+            "exact_lab 254/1 (re-encode)": (
+                lambda a: f"{exact}{base}/{a[0]}/{a[1]}_{a[2]}.jpeg",
+                254,
+                1,
+            ),
+            "tornado + DeepZoomGenerator 254/1": (
+                lambda a: f"{peer}/tile/{a[0]}/{a[1]}_{a[2]}.jpeg",
+                254,
+                0,
+            ),
+        }
         for make, _tile, needs_auth in sides.values():  # warm up: open the slide, threads, auth
             warm = [(math.ceil(math.log2(args.size)) - 3, c, r) for c in range(4) for r in range(3)]
             asyncio.run(fetch_all([make(a) for a in warm], auth if needs_auth else {}))
@@ -162,16 +183,20 @@ def main() -> None:
             order = list(sides) if round_no % 2 == 0 else list(reversed(sides))
             for name in order:
                 make, tile, needs_auth = sides[name]
-                tiles = addresses(args.size, tile, 0, args.tiles, seed=1000 * round_no + tile)
-                wall, lat = asyncio.run(fetch_all([make(a) for a in tiles], auth if needs_auth else {}))
+                tiles = addresses(args.size, tile, args.tiles, seed=1000 * round_no + tile)
+                wall, lat = asyncio.run(
+                    fetch_all([make(a) for a in tiles], auth if needs_auth else {})
+                )
                 results.setdefault(name, []).append((wall, lat))
                 print(f"round {round_no + 1}: {name}: {args.tiles / wall:.0f} tiles/s", flush=True)
 
     peer_name = "tornado + DeepZoomGenerator 254/1"
     peer_rate = statistics.median(args.tiles / w for w, _ in results[peer_name])
     print()
-    print(f"{args.tiles} distinct tiles per round, {INFLIGHT} in flight, {args.rounds} rounds, "
-          f"slide {args.size}² (medians)")  # fmt: skip
+    print(
+        f"{args.tiles} distinct tiles per round, {INFLIGHT} in flight, {args.rounds} rounds, "
+        f"slide {args.size}² (medians)"
+    )
     print()
     print("| server | tiles/s | p50 ms | p95 ms | vs peer |")
     print("|---|---:|---:|---:|---:|")

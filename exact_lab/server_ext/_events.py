@@ -69,4 +69,7 @@ class EventsHandler(WebSocketMixin, websocket.WebSocketHandler, ExactHandler):
     def _unsubscribe(self) -> None:
         subscription, self.subscription = self.subscription, None
         if subscription is not None:
-            self.state.executor.submit(subscription.close)
+            # Synchronously: a close still pending when the next subscription starts could
+            # stop the shared PostgreSQL listener under it (the store guards the listener
+            # with a per-connection lock, not a per-bus one).
+            subscription.close()

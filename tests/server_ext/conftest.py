@@ -46,7 +46,9 @@ def slide_root(tmp_path_factory: pytest.TempPathFactory, small_slide: Path) -> P
 
 
 @pytest.fixture(scope="module")
-def upload_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def upload_dir(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Path:
+    """An upload folder per module and backend."""
+    del store_url  # one folder per backend: the ids of both stores start at 1
     return tmp_path_factory.mktemp("uploads")
 
 

@@ -21,7 +21,8 @@ from exact_lab.server_ext._context import Ctx, as_id
 from exact_lab.server_ext._rest import ListHandler
 from exact_lab.server_ext._serialize import image_row
 from exact_lab.store import Store
-from exact_lab.tiles import check_allowed, register_image
+from exact_lab.tiles import check_allowed
+from exact_lab.workflows import add_slide
 
 __all__ = ["ImageListHandler", "register_path", "safe_filename"]
 
@@ -44,24 +45,8 @@ def register_path(
     store: Store, image_set: int, path: Path, *, roots: tuple[Path, ...], image_type: int = 0
 ) -> Image | None:
     """Register ``path`` into ``image_set``; ``None`` when the same file is already there."""
-    existing = store.images(image_set)
-    reg = register_image(path, taken_names=[i.name for i in existing], allowed_roots=roots)
-    if any(i.checksum == reg.checksum for i in existing):
-        return None
-    pub = reg.public
-    return store.add_image(
-        image_set,
-        reg.public_name,
-        width=pub["width"],
-        height=pub["height"],
-        mpp=float(pub["mpp"] or 0.0),
-        objective_power=float(pub["objective_power"] or 0.0),
-        frames=int(pub["frames"] or 1),
-        original_name=reg.private["original_name"],
-        path=str(path),
-        checksum=reg.checksum,
-        image_type=image_type,
-    )
+    image, created = add_slide(store, image_set, path, allowed_roots=roots, image_type=image_type)
+    return image if created else None
 
 
 def _image_type(value: Any) -> int:

@@ -9,12 +9,13 @@ without any pixel work.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from tornado import web
 
 from exact_lab.entities import Image
-from exact_lab.errors import BadInput, NotFound
+from exact_lab.errors import BadInput, ExactLabError, NotFound
 from exact_lab.server_ext._base import ExactHandler
 from exact_lab.tiles import Tile
 
@@ -53,8 +54,38 @@ def frame_index(z: str, frame: str) -> int:
     return max(z_value, f_value) - 1
 
 
+def scrub_file_names(message: str, image: Image, path: str) -> str:
+    """Replace a slide's path and file name in ``message`` by the image's public name.
+
+    The original name and path of a slide may identify a patient; the store shows them to team
+    admins only, so errors served to other members must not carry them either.
+
+    >>> from types import SimpleNamespace
+    >>> image = SimpleNamespace(id=7, name="260101-0900-A1B2")
+    >>> scrub_file_names("/data/Smith_John.svs: not a slide", image, "/data/Smith_John.svs")
+    'the file of image 7 (260101-0900-A1B2): not a slide'
+    """
+    public = f"the file of image {image.id} ({image.name})"
+    candidates = {path, str(Path(path).resolve()), Path(path).name}
+    for text in sorted(candidates, key=len, reverse=True):
+        if text:
+            message = message.replace(text, public)
+    return message
+
+
 class _SlideHandler(ExactHandler):
     """Resolve an image the user may see to its file (in the executor)."""
+
+    #: The image and file of this request, once resolved (for scrubbing error messages).
+    _slide: tuple[Image, str] | None = None
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        """Serve slide errors to non-admins without the private file name and path."""
+        if isinstance(e, ExactLabError) and self._slide is not None:
+            image, path = self._slide
+            if not image.path:  # the store hid the path: the user is not a team admin
+                e.args = (scrub_file_names(str(e), image, path), *e.args[1:])
+        super()._handle_request_exception(e)
 
     async def image_and_path(self, image_id: str) -> tuple[Image, str]:
         ident = parse_id(image_id)
@@ -72,11 +103,13 @@ class _SlideHandler(ExactHandler):
         key = (self.exact_username, ident)
         granted: tuple[Image, str] | None = state.granted(key)
         if granted is not None:
+            self._slide = granted
             return granted
         store = self.store
         image = store.image(ident)
         found = image, state.image_path(store, image)
         state.grant(key, found)
+        self._slide = found
         return found
 
     def etag(self, image: Image, *parts: Any) -> str:

@@ -22,7 +22,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from exact_lab.store import Store, connect
-from exact_lab.tiles import register_image
+from exact_lab.workflows import add_slide
 
 API = "exact/api/v1"
 
@@ -90,20 +90,9 @@ class World:
 
 
 def _add_slide(store: Store, image_set: Any, path: Path) -> Any:
-    reg = register_image(path, taken_names=[i.name for i in store.images(image_set)])
-    pub = reg.public
-    return store.add_image(
-        image_set,
-        reg.public_name,
-        width=pub["width"],
-        height=pub["height"],
-        mpp=pub["mpp"],
-        objective_power=pub["objective_power"] or 0.0,
-        frames=pub["frames"],
-        original_name=reg.private["original_name"],
-        path=str(path),
-        checksum=reg.checksum,
-    )
+    image, created = add_slide(store, image_set, path)
+    assert created, f"{path} is already in the set"
+    return image
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +125,8 @@ async def call(jp_fetch: Any, path: str, **kwargs: Any) -> HTTPResponse:
     try:
         response: HTTPResponse = await jp_fetch(path, **kwargs)
     except HTTPClientError as err:
-        assert err.response is not None, err
+        if err.response is None:
+            raise
         return err.response
     return response
 

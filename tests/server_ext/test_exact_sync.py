@@ -71,7 +71,7 @@ def served(
     env = {**os.environ, "EXACT_LAB_DATA_DIR": str(folder / "data"), "JUPYTER_CONFIG_DIR":
            str(folder / "jupyter-config"), "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}  # fmt: skip
     log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
+    process = subprocess.Popen(
         [sys.executable, "-m", "exact_lab.cli", "serve", "--port", str(port),
          "--database-url", url, "--upload-dir", str(folder / "uploads")],
         env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -80,7 +80,7 @@ def served(
     deadline = time.monotonic() + STARTUP_LIMIT
     while True:
         try:
-            urllib.request.urlopen(f"{base}/api/v1/users/users/", timeout=5)  # noqa: S310
+            urllib.request.urlopen(f"{base}/api/v1/users/users/", timeout=5)
         except urllib.error.HTTPError:
             break  # 403 without credentials: the server is up
         except OSError:

@@ -74,8 +74,8 @@ async def test_multipart_upload_of_a_real_slide(
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="image_set"\r\n\r\n{world.image_set.id}\r\n',
         f'--{boundary}\r\nContent-Disposition: form-data; name="image_type"\r\n\r\n0\r\n',
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"; '
-        f'filename="../../evil/small.svs"\r\nContent-Type: application/octet-stream\r\n\r\n',
+        (f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"; '
+        f'filename="../../evil/small.svs"\r\nContent-Type: application/octet-stream\r\n\r\n'),
     ]
     payload = "".join(parts).encode() + data + f"\r\n--{boundary}--\r\n".encode()
     headers = {**world.auth("max"), "Content-Type": f"multipart/form-data; boundary={boundary}"}

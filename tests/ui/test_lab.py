@@ -21,12 +21,15 @@ def test_extension_page_in_browser(page: Any, lab_server: JupyterProcess) -> Non
     screenshot(page, "extension-landing")
 
 
-ALL_EXECUTED = """() => {
-    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+# prompts of the notebook in front only: restored or other open tabs render their cells too
+_PROMPTS = """[...document.querySelectorAll('.jp-NotebookPanel')]
+    .filter(panel => panel.checkVisibility())
+    .flatMap(panel => [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')])"""
+ALL_EXECUTED = f"""() => {{
+    const prompts = {_PROMPTS};
     return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-}"""
-ANY_STARTED = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-    .some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))"""
+}}"""
+ANY_STARTED = f"""() => {_PROMPTS}.some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))"""
 
 
 def accept_kernel_dialog(page: Any) -> None:
@@ -44,7 +47,8 @@ def run_notebook_in_lab(page: Any, server: JupyterProcess, name: str) -> None:
     connected, and a "Run All" sent then is dropped; so the command is repeated until the first
     cell starts.
     """
-    page.goto(server.url(f"lab/tree/{name}?reset"))  # no restored tabs from earlier tests
+    path = name.removesuffix("?reset")
+    page.goto(server.url(f"lab/tree/{path}?reset"))  # no restored tabs from earlier tests
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     for _attempt in range(5):

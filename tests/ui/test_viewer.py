@@ -127,7 +127,7 @@ def near(actual: dict[str, Any], expected: list[tuple[float, float]]) -> bool:
     )
 
 
-def test_draw_label_delete_undo_in_jupyterlab(  # noqa: PLR0915 - one story, in order
+def test_draw_label_delete_undo_in_jupyterlab(
     page: Any, viewer_lab: JupyterProcess, world: World
 ) -> None:
     open_viewer(page, viewer_lab, "alice.ipynb")

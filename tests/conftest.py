@@ -16,11 +16,13 @@ EXACT_LAB_TEST_SLIDES
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,32 +110,12 @@ def make_pyramid(tmp_path_factory: pytest.TempPathFactory) -> SlideFactory:
     from exact_lab.tiles.synthetic import make_synthetic_slide
 
     folder = tmp_path_factory.mktemp("pyramids")
-    made: dict[tuple[object, ...], Path] = {}
 
-    def factory(
-        width: int,
-        height: int,
-        *,
-        tile: int = 256,
-        mpp: float = 0.25,
-        aperio: bool = True,
-        quality: int = 85,
-    ) -> Path:
-        key = (width, height, tile, mpp, aperio, quality)
-        if key in made:
-            return made[key]
-        name = f"pyramid-{width}x{height}-t{tile}-q{quality}-{'aperio' if aperio else 'generic'}"
-        path = make_synthetic_slide(
-            folder / f"{name}.tiff",
-            width,
-            height,
-            tile=tile,
-            mpp=mpp,
-            aperio=aperio,
-            quality=quality,
-        )
-        made[key] = path
-        return path
+    @functools.cache  # one file per distinct set of arguments, for the whole session
+    def factory(width: int, height: int, **options: Any) -> Path:
+        tag = "-".join(f"{key}{value}" for key, value in sorted(options.items()))
+        path = folder / f"pyramid-{width}x{height}-{tag or 'default'}.tiff"
+        return make_synthetic_slide(path, width, height, **options)
 
     return factory
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
+import sqlalchemy as sa
 
 from exact_lab.entities import Change
 from exact_lab.errors import Conflict
 from exact_lab.store import connect
+from exact_lab.store.sql.feed import CHANNEL
 from tests.store.conftest import World, box
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -106,3 +109,36 @@ def test_change_feed_across_processes(world: World, backend) -> None:
         assert arrived.wait(WAIT)
     assert got[0].ids == (int(out.stdout.strip()),)
     assert got[0].user == world.member.user.id
+
+
+def test_change_feed_survives_a_dropped_listener_connection(world: World, backend) -> None:
+    _, url, _ = backend
+    arrived: list[Change] = []
+    event = threading.Event()
+
+    def on_change(change: Change) -> None:
+        if change.kind == "annotation":
+            arrived.append(change)
+            event.set()
+
+    def listeners(conn: sa.Connection) -> set[int]:
+        rows = conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE query = :q AND datname = current_database()"),
+            {"q": f"LISTEN {CHANNEL}"},
+        )
+        return {int(pid) for (pid,) in rows}
+
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with world.admin.subscribe(on_change), admin.connect() as conn:
+        before = listeners(conn)
+        assert before, "no LISTEN connection while subscribed"
+        for pid in before:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        deadline = time.monotonic() + WAIT
+        while not (listeners(conn) - before):  # the listener reconnects on its own
+            assert time.monotonic() < deadline, "the change-feed listener did not reconnect"
+            time.sleep(0.1)
+        made = world.member.add_annotation(world.image, world.box, box(3, 3))
+        assert event.wait(WAIT), "no change delivered after the reconnection"
+    admin.dispose()
+    assert arrived[-1].ids == (made.id,)

@@ -7,9 +7,6 @@ feeds the bus: changes made by any process arrive.
 
 Examples
 --------
->>> import psycopg
-
-from exact_lab.entities import Change
 >>> bus = Bus()
 >>> seen = []
 >>> handle = bus.add(seen.append)
@@ -119,33 +116,69 @@ class Bus:
 
 
 class PgListener:
-    """A thread holding ``LISTEN exact_lab_changes`` on its own connection, feeding a bus."""
+    """A thread holding ``LISTEN exact_lab_changes`` on its own connection, feeding a bus.
+
+    When the connection drops (server restart, an administrator ending the session, a network
+    fault) the thread reconnects with exponential backoff and listens again. Notifications are
+    not durable in PostgreSQL: changes committed while the listener was away are not replayed,
+    so the gap is logged as a warning.
+    """
+
+    #: Seconds between reconnection attempts: doubled after each failure, up to the maximum.
+    RETRY_START, RETRY_MAX = 0.2, 10.0
 
     def __init__(self, conninfo: str, bus: Bus) -> None:
         """Start listening; returns once ``LISTEN`` is in place."""
         self._stop = threading.Event()
         self._bus = bus
-        self._conn: Any = psycopg.connect(conninfo, autocommit=True)
-        self._conn.execute(f"LISTEN {CHANNEL}")
+        self._conninfo = conninfo
+        self._conn: Any = self._connect()
+        #: How many times the listener reconnected (for monitoring and tests).
+        self.reconnects = 0
         self._thread = threading.Thread(target=self._run, name="exact-lab-listen", daemon=True)
         self._thread.start()
 
+    def _connect(self) -> Any:
+        conn = psycopg.connect(self._conninfo, autocommit=True)
+        conn.execute(f"LISTEN {CHANNEL}")
+        return conn
+
     def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                for note in self._conn.notifies(timeout=0.2):
-                    try:
-                        change = decode(note.payload)
-                    except (ValueError, TypeError):
-                        log.warning("ignored a malformed change notification")
-                        continue
-                    self._bus.publish(change)
-        except Exception:
-            if not self._stop.is_set():
-                log.exception("the change-feed listener stopped")
-        finally:
+        delay = self.RETRY_START
+        while not self._stop.is_set():
+            try:
+                self._listen()
+            except psycopg.Error:
+                if self._stop.is_set():
+                    break
+                log.warning(
+                    "the change-feed connection dropped; reconnecting (changes committed "
+                    "meanwhile are not delivered)"
+                )
             with contextlib.suppress(Exception):
                 self._conn.close()
+            while not self._stop.wait(delay):
+                try:
+                    self._conn = self._connect()
+                except psycopg.Error as err:
+                    delay = min(delay * 2, self.RETRY_MAX)
+                    log.warning("change-feed reconnection failed (%s); retry in %.1f s", err, delay)
+                    continue
+                self.reconnects += 1
+                delay = self.RETRY_START
+                break
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            for note in self._conn.notifies(timeout=0.2):
+                try:
+                    change = decode(note.payload)
+                except (ValueError, TypeError):
+                    log.warning("ignored a malformed change notification")
+                    continue
+                self._bus.publish(change)
 
     def stop(self) -> None:
         """Stop listening and close the connection."""

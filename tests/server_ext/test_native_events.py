@@ -139,11 +139,11 @@ async def test_events_refuse_invisible_sets_and_strangers(jp_ws_fetch: Any, worl
     assert err.value.code == 403
 
 
+# only PostgreSQL delivers changes across processes (LISTEN/NOTIFY); SQLite's feed is in-process
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 async def test_events_from_another_process_on_postgresql(
     jp_ws_fetch: Any, world: World, store_url: str
 ) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("only PostgreSQL delivers changes across processes (LISTEN/NOTIFY)")
     ws = await jp_ws_fetch("exact", "api", "events", params={"image_set": world.image_set.id},
                            headers=world.auth("max"))  # fmt: skip
     script = (

@@ -345,18 +345,4 @@ def _action(row: m.AnnotationRow, values: dict[str, Any]) -> str:
 
 def convert_state_columns(row: m.AnnotationRow) -> dict[str, Any]:
     """Return the state columns of an annotation row, keyed by column name."""
-    names = (
-        "annotation_type_id",
-        "vector",
-        "frame",
-        "x_min",
-        "y_min",
-        "x_max",
-        "y_max",
-        "description",
-        "meta_data",
-        "deleted",
-        "concealed",
-        "blurred",
-    )
-    return {name: getattr(row, name) for name in names}
+    return {name: getattr(row, name) for name in bulk.STATE_COLUMNS}

@@ -44,6 +44,21 @@ BBOX = ("x_min", "y_min", "x_max", "y_max")
 BOX_TYPES = {1, 2, 6}
 MAX_UID = 64  # vector types whose vector is exactly the bounding box
 
+#: The columns that make up an annotation's state: what a revision changes and history keeps.
+STATE_COLUMNS = (
+    "annotation_type_id",
+    "vector",
+    "frame",
+    "x_min",
+    "y_min",
+    "x_max",
+    "y_max",
+    "description",
+    "meta_data",
+    "deleted",
+    "concealed",
+    "blurred",
+)
 ANNOTATION_COLUMNS = (
     "id",
     "image_id",
@@ -57,18 +72,7 @@ ANNOTATION_COLUMNS = (
     "position",
     "action",
     "verified_count",
-    "annotation_type_id",
-    "vector",
-    "frame",
-    "x_min",
-    "y_min",
-    "x_max",
-    "y_max",
-    "description",
-    "meta_data",
-    "deleted",
-    "concealed",
-    "blurred",
+    *STATE_COLUMNS,
 )
 PG_TYPES = {
     "id": "int8",

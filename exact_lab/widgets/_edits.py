@@ -84,10 +84,17 @@ class Editor:
         return made
 
     def update(self, annotation: Ref, *, base_revision: int, **changes: Any) -> Annotation:
-        """Change an annotation seen at ``base_revision``; Conflict when it moved on."""
+        """Change an annotation seen at ``base_revision``; Conflict when it moved on.
+
+        A browser can send an edit before the reply to its own previous edit of the same
+        annotation has arrived (relabel, then Delete at once); its base is then older than the
+        revision this editor itself wrote. Revisions this editor wrote were seen by definition,
+        so the newer of the two is the base: only other people's changes are conflicts.
+        """
         current = self.store.annotation(annotation)
         before = {key: getattr(current, key) for key in changes}
-        changed = self.store.update_annotation(annotation, base_revision=base_revision, **changes)
+        base = max(base_revision, self.seen.get(current.id, 0))
+        changed = self.store.update_annotation(annotation, base_revision=base, **changes)
         kind = "delete" if changes.get("deleted") is True and not current.deleted else "update"
         self._record(
             Operation(

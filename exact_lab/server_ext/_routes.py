@@ -16,6 +16,7 @@ from exact_lab.server_ext._rest import (
     ListHandler,
     MultipleDeleteHandler,
 )
+from exact_lab.server_ext._store_rpc import store_rpc_routes
 from exact_lab.server_ext._tiles import tile_routes
 
 __all__ = ["api_routes"]
@@ -34,6 +35,7 @@ def api_routes(prefix: str) -> list[tuple[Any, ...]]:
     routes: list[tuple[Any, ...]] = [
         *tile_routes(f"{prefix}/images/images"),
         *native_routes(f"{api}/native"),
+        *store_rpc_routes(f"{api}/native"),
         (rf"{api}/events/?", EventsHandler),
         (rf"{prefix}/openapi/?", OpenApiHandler),
     ]

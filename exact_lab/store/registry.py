@@ -1,8 +1,9 @@
 """``connect()``: choose the store implementation by the URL's scheme.
 
 ``sqlite`` and ``postgresql`` URLs open a :class:`~exact_lab.store.sql.store.SqlStore`;
-``http(s)`` is reserved for the RestStore that arrives with the server extension. Other packages
-may add schemes with :func:`register`.
+``http(s)`` URLs (the server's exact_lab root, e.g. ``https://hub.example/services/exact``) open a
+:class:`~exact_lab.store.rest.RestStore` with a personal access token (``token=`` or
+``$EXACT_LAB_TOKEN``). Other packages may add schemes with :func:`register`.
 
 The acting user defaults to ``$JUPYTERHUB_USER`` and else to the operating-system user. A direct
 database URL is the **trusted-lab** mode: anyone holding it could edit the database by hand, so
@@ -17,7 +18,7 @@ Examples
 >>> connect("https://hub.example/services/exact")
 Traceback (most recent call last):
 ...
-exact_lab.errors.BadInput: url: RestStore arrives with the server extension; ...
+exact_lab.errors.BadInput: token: connecting to https://hub.example/services/exact needs ...
 """
 
 from __future__ import annotations
@@ -33,16 +34,21 @@ from exact_lab.store.abstract import Store
 
 __all__ = ["acting_user", "connect", "register"]
 
-Builder = Callable[[str, str], Store]
+Builder = Callable[..., Store]  # builder(url, user, *, token=None) -> Store
 _REGISTRY: dict[str, Builder] = {}
 
 
 def register(scheme: str, builder: Builder) -> None:
-    """Let ``connect()`` open URLs of ``scheme`` with ``builder(url, user)``."""
+    """Let ``connect()`` open URLs of ``scheme`` with ``builder(url, user)``.
+
+    ``connect(..., token=...)`` calls ``builder(url, user, token=token)``.
+    """
     _REGISTRY[scheme.lower()] = builder
 
 
-def _sql(url: str, user: str) -> Store:
+def _sql(url: str, user: str, *, token: str | None = None) -> Store:
+    if token is not None:
+        raise BadInput("token: a database URL takes no token; tokens are for http(s) URLs")
     from exact_lab.store.sql.store import SqlStore  # noqa: PLC0415 - import SQL only when used
 
     if url.startswith("sqlite:") and not url.startswith("sqlite://"):
@@ -50,12 +56,10 @@ def _sql(url: str, user: str) -> Store:
     return SqlStore.open(url, user=user)
 
 
-def _rest(url: str, _user: str) -> Store:
-    raise BadInput(
-        f"url: RestStore arrives with the server extension; {url} cannot be opened yet. Use a "
-        f"sqlite:/// or postgresql:// URL meanwhile.",
-        field="url",
-    )
+def _rest(url: str, _user: str, *, token: str | None = None) -> Store:
+    from exact_lab.store.rest import RestStore  # noqa: PLC0415 - import HTTP only when used
+
+    return RestStore(url, token or os.environ.get("EXACT_LAB_TOKEN", ""))
 
 
 for _scheme in ("sqlite", "postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
@@ -71,7 +75,7 @@ def acting_user(user: str | None = None) -> str:
     return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
 
-def connect(uri: str | None = None, *, user: str | None = None) -> Store:
+def connect(uri: str | None = None, *, user: str | None = None, token: str | None = None) -> Store:
     """Open a store.
 
     Parameters
@@ -82,6 +86,9 @@ def connect(uri: str | None = None, *, user: str | None = None) -> Store:
         SQLite file in the exact_lab data directory.
     user
         The acting user; default ``$JUPYTERHUB_USER``, else the OS user. Created on first use.
+        Over HTTP the token decides the user and ``user`` is not used.
+    token
+        For ``http(s)`` URLs: a personal access token ``pat_...`` (default ``$EXACT_LAB_TOKEN``).
 
     Returns
     -------
@@ -95,4 +102,6 @@ def connect(uri: str | None = None, *, user: str | None = None) -> Store:
         raise BadInput(f"url: unknown scheme {scheme!r} in {url!r}; known: {known}", field="url")
     if url == default_store_url() and scheme == "sqlite":
         data_dir().mkdir(parents=True, exist_ok=True)
+    if token is not None:
+        return builder(url, acting_user(user), token=token)
     return builder(url, acting_user(user))

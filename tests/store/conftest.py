@@ -3,11 +3,19 @@
 Every test in tests/store takes ``store_factory`` (or ``world``) and so runs once per backend
 listed in ``BACKENDS``. A backend is a function ``(request, tmp_path_factory) -> opener`` where
 ``opener(username)`` returns a Store acting as that user, all on one database per test module.
-The HTTP backend of the server extension plugs in by adding an entry here.
+The ``http`` backend starts one ``exact-lab serve`` subprocess per test module on a temporary
+SQLite database and opens a RestStore per user with a token minted for that user.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,11 +38,65 @@ def _postgresql(request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> 
     return url, lambda user: connect(url, user=user)
 
 
+STARTUP_LIMIT = 120  # seconds to wait for the server to listen (a wait, not an assertion)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _http(request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> tuple[str, Opener]:
+    """``exact-lab serve`` on a fresh SQLite file; each user gets a token minted in the store."""
+    folder = tmp.mktemp("serve")
+    db_url = f"sqlite:///{folder / 'exact.sqlite'}"
+    connect(db_url, user="setup").close()  # create the schema before the server opens it
+    port = _free_port()
+    env = {**os.environ, "EXACT_LAB_DATA_DIR": str(folder / "data"),
+           "JUPYTER_CONFIG_DIR": str(folder / "jupyter-config"),
+           "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}  # fmt: skip
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exact_lab.cli", "serve", "--port", str(port),
+         "--database-url", db_url, "--upload-dir", str(folder / "uploads")],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+    request.addfinalizer(stop)
+    base = f"http://127.0.0.1:{port}/exact"
+    deadline = time.monotonic() + STARTUP_LIMIT
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/v1/users/users/", timeout=5)
+        except urllib.error.HTTPError:
+            break  # 403 without credentials: the server is up
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail((folder / "server.log").read_text()[-3000:])
+            time.sleep(0.3)
+
+    def opener(user: str) -> Store:
+        with connect(db_url, user=user) as local:
+            plain = local.create_token("contract-tests").plain
+        return connect(base, token=plain)
+
+    return base, opener
+
+
 BACKENDS: dict[
     str, Callable[[pytest.FixtureRequest, pytest.TempPathFactory], tuple[str, Opener]]
 ] = {
     "sqlite": _sqlite,
     "postgresql": _postgresql,
+    "http": _http,
 }
 
 

@@ -32,7 +32,7 @@ def test_connect_honours_exact_lab_url(tmp_path, monkeypatch) -> None:
 
 
 def test_http_and_unknown_schemes_explain_themselves() -> None:
-    with pytest.raises(BadInput, match="RestStore arrives with the server extension"):
+    with pytest.raises(BadInput, match="needs a personal access token"):
         connect("https://hub.example/services/exact", user="u")
     with pytest.raises(BadInput, match="unknown scheme 'ftp'"):
         connect("ftp://x/y", user="u")

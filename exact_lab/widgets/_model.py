@@ -1,4 +1,4 @@
-"""Plain data the viewer syncs to the browser: tools, the type picker, image facts, tile token.
+"""Plain data the viewer syncs to the browser: tools, the type picker, image facts.
 
 Examples
 --------
@@ -12,19 +12,14 @@ traitlets.traitlets.TraitError: tool: 'rectangle' is not one of select, bbox, po
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import threading
 from collections.abc import Iterable
 from typing import Any
 
 import traitlets
 
 from exact_lab.entities import AnnotationType, Image
-from exact_lab.errors import ExactLabError
-from exact_lab.store.abstract import Store
 
-__all__ = ["TOOLS", "check_tool", "image_info", "tool_for", "type_rows", "viewer_token"]
+__all__ = ["TOOLS", "check_tool", "image_info", "tool_for", "type_rows"]
 
 #: Tool name -> the EXACT vector_type it draws (None: select).
 TOOLS: dict[str, int | None] = {
@@ -104,35 +99,3 @@ def image_info(image: Image, *, index: int, count: int, set_name: str) -> dict[s
         "set": image.image_set,
         "set_name": set_name,
     }
-
-
-_TOKENS: dict[tuple[int, str], tuple[Store, Any, str]] = {}
-_LOCK = threading.Lock()
-
-
-def viewer_token(store: Store) -> str:
-    """Return a personal access token of the store's user, made once per kernel and revoked at exit.
-
-    The browser sends it with its tile requests, so the server extension checks the same user's
-    rights as the kernel's store, whatever the Jupyter login is. "" when the store cannot make
-    tokens (the browser then uses the Jupyter login).
-    """
-    key = (id(store), store.user.username)
-    with _LOCK:
-        if key in _TOKENS:
-            return _TOKENS[key][2]
-        try:
-            made = store.create_token("slide-viewer")
-        except (ExactLabError, NotImplementedError):
-            return ""
-        _TOKENS[key] = (store, made.token, made.plain)
-        return made.plain
-
-
-@atexit.register
-def _revoke_tokens() -> None:
-    with _LOCK:
-        for store, token, _plain in _TOKENS.values():
-            with contextlib.suppress(Exception):
-                store.revoke_token(token)
-        _TOKENS.clear()

@@ -48,7 +48,6 @@ from exact_lab.widgets._model import (
     image_info,
     tool_for,
     type_rows,
-    viewer_token,
 )
 from exact_lab.widgets._tiles import CommTiles, dzi_path
 
@@ -92,7 +91,6 @@ class SlideViewer(anywidget.AnyWidget):
     frame = traitlets.Int(1).tag(sync=True)
     dzi_url = traitlets.Unicode("").tag(sync=True)
     tile_mode = traitlets.Unicode("auto").tag(sync=True)
-    tile_token = traitlets.Unicode("").tag(sync=True)
     comm_tiles = traitlets.Dict().tag(sync=True)
     #: Annotation types of the set's products, ordered by sort order (the type picker).
     types: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
@@ -184,7 +182,6 @@ class SlideViewer(anywidget.AnyWidget):
                 if self.active_type
                 else "select"
             )
-            self.tile_token = viewer_token(self.store)
             self._show(next(i for i, img in enumerate(images) if img.id == first.id))
         except ExactLabError as err:
             self.error = f"You cannot open this slide: {err}"

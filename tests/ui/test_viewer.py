@@ -72,14 +72,21 @@ def viewer_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterat
     image = world.image.id
     notebook(root / "alice.ipynb", viewer_cell("alice", f"store.image({image})"))
     notebook(root / "carol.ipynb", viewer_cell("carol", str(image)))
+    # the server acts as its owner, alice (as a laptop's or a hub user's server does), so the
+    # viewer of alice's kernel loads tiles over HTTP with the page's Jupyter login
     server = start_jupyter(
-        "lab", workdir, root, env={"EXACT_LAB_URL": world.url}, ready_path="exact/api/status"
+        "lab",
+        workdir,
+        root,
+        env={"EXACT_LAB_URL": world.url},
+        ready_path="exact/api/status",
+        extra_args=["--ExactLabApp.local_user=alice"],
     )
     yield server
     server.stop()
 
 
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 90) -> Any:
     """Poll ``check`` until it returns neither None nor False (a hang guard, not a timing)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -111,6 +118,12 @@ def open_viewer(page: Any, server: JupyterProcess, name: str) -> None:
     run_notebook_in_lab(page, server, f"{name}?reset")  # a fresh workspace: only this notebook
     page.wait_for_selector(f"{VIEWER}[data-state='open'][data-tiles='loaded'][data-region]")
     page.wait_for_timeout(400)  # let the tiles of the first view paint before screenshots
+
+
+def quiet(page: Any, selected: str | None = None) -> None:
+    """Wait until the viewer has no edit in flight (and, if given, shows this selection)."""
+    wanted = "[data-pending='0']" + ("" if selected is None else f"[data-selected='{selected}']")
+    page.wait_for_selector(f"{VIEWER}{wanted}", timeout=90_000)
 
 
 def live(world: World) -> Any:
@@ -150,15 +163,18 @@ def test_draw_label_delete_undo_in_jupyterlab(
     x0, y0 = view.image(*start)
     x1, y1 = view.image(*end)
     assert near(box["vector"], [(x0, y0), (x1, y1)]), (box["vector"], (x0, y0, x1, y1))
+    ident = int(box["id"])
+    # the new box is drawn and selected in the browser before any key acts on it
     page.wait_for_selector(f"{VIEWER}[data-annotations='1']")
+    quiet(page, selected=str(ident))
     screenshot(page, "viewer-lab-bbox")
 
     # --- the new box is selected: "2" relabels it, Delete deletes it, Ctrl+Z / Ctrl+Shift+Z
-    ident = int(box["id"])
     page.keyboard.press("2")
     wait_until(
         "relabel", lambda: world.store.annotation(ident).annotation_type == types["look-alike"].id
     )
+    quiet(page, selected=str(ident))
     assert (
         page.get_attribute(
             f"{VIEWER} .elv-types button[data-type='{types['look-alike'].id}']", "aria-pressed"
@@ -167,18 +183,23 @@ def test_draw_label_delete_undo_in_jupyterlab(
     )
     page.keyboard.press("Delete")
     wait_until("delete", lambda: world.store.annotation(ident).deleted)
+    quiet(page, selected="")
+    page.wait_for_selector(f"{VIEWER}[data-annotations='0']")
     page.keyboard.press("Control+z")
     wait_until("undo of the delete", lambda: not world.store.annotation(ident).deleted)
+    quiet(page)
     page.keyboard.press("Control+z")
     wait_until(
         "undo of the relabel",
         lambda: world.store.annotation(ident).annotation_type == types["mitotic figure"].id,
     )
+    quiet(page)
     page.keyboard.press("Control+Shift+z")
     wait_until(
         "redo of the relabel",
         lambda: world.store.annotation(ident).annotation_type == types["look-alike"].id,
     )
+    quiet(page)
     assert not world.store.annotation(ident).deleted
     # JupyterLab's own shortcuts did not fire: the notebook still has exactly its one cell
     assert page.locator(".jp-Notebook .jp-Cell").count() == 1
@@ -198,6 +219,7 @@ def test_draw_label_delete_undo_in_jupyterlab(
     )
     clicked = [view.image(*view.page(x, y)) for x, y in vertices]
     assert near(polygon["vector"], clicked), polygon["vector"]
+    quiet(page, selected=str(int(polygon["id"])))
 
     # --- a point with the "4" key (cell, a point type): its marker is centred on the click
     page.keyboard.press("Escape")
@@ -220,6 +242,7 @@ def test_draw_label_delete_undo_in_jupyterlab(
     assert abs((v["y1"] + v["y2"]) / 2 - cy) <= 1, v
     assert v["x2"] - v["x1"] == 40  # the type's marker size
     page.wait_for_selector(f"{VIEWER}[data-annotations='3']")
+    quiet(page)
     screenshot(page, "viewer-lab-drawn")
 
     # --- "e" shows the next image of the set, "q" comes back

@@ -40,7 +40,10 @@ def live_root(tmp_path_factory: pytest.TempPathFactory, pg_world: World) -> Path
 def _server(kind: str, tmp: pytest.TempPathFactory, root: Path, world: World) -> JupyterProcess:
     workdir = tmp.mktemp(f"live-{kind}")
     ready = "exact/api/status" if kind == "lab" else ""
-    return start_jupyter(kind, workdir, root, env={"EXACT_LAB_URL": world.url}, ready_path=ready)
+    owner = ["--ExactLabApp.local_user=bob"] if kind == "lab" else []  # bob's own server
+    return start_jupyter(
+        kind, workdir, root, env={"EXACT_LAB_URL": world.url}, ready_path=ready, extra_args=owner
+    )
 
 
 def edit_and_wait(page: Any, world: World, before: int, x: int) -> float:

@@ -15,10 +15,15 @@ export class KernelError extends Error {
   }
 }
 
+// How long a command may take before the browser stops waiting (a hang guard). anywidget's
+// default is 3 s, which a busy kernel exceeds: the edit is then made but its answer is lost.
+export const COMMAND_TIMEOUT_MS = 120_000;
+
 // call("_cmd_region", {...}) -> {response, buffers: ArrayBuffer[]}; an {error} answer throws.
 export function makeRpc(experimental) {
   return async function call(name, msg = {}) {
-    const [response, buffers] = await experimental.invoke(name, msg);
+    const signal = AbortSignal.timeout(COMMAND_TIMEOUT_MS);
+    const [response, buffers] = await experimental.invoke(name, msg, { signal });
     if (response && response.error) throw new KernelError(response.error, response.message);
     return { response, buffers: (buffers || []).map(toArrayBuffer) };
   };

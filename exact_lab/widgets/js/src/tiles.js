@@ -12,35 +12,61 @@ function httpProblem(status, detail) {
   return `The slide cannot be read: ${detail || `HTTP ${status}`}`;
 }
 
-// -> {kind: "http", url, headers} | {kind: "comm", source: OpenSeadragon.TileSource}
+// Who the server extension acts as for this page's Jupyter login (its owner on a plain Jupyter
+// server, the hub user under JupyterHub); null when no exact_lab extension answers.
+async function serverUser() {
+  try {
+    const response = await fetch(joinUrl(serverBaseUrl(), "exact/api/status"), { credentials: "same-origin" });
+    if (!response.ok) return null;
+    const status = await response.json();
+    return status && status.extension === "exact_lab" ? String(status.user || "") : null;
+  } catch (_err) {
+    return null;
+  }
+}
+
+// -> {kind: "http", url} | {kind: "comm", source: OpenSeadragon.TileSource}
+// HTTP tiles use the page's Jupyter identity, so they are only used when the extension acts as
+// the same store user as the kernel's viewer; otherwise the kernel (which checked its user's
+// rights when it opened the image) sends the tiles over the widget channel.
 export async function openTiles(model, rpc) {
   const mode = model.get("tile_mode");
-  const token = model.get("tile_token");
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const kernelUser = (model.get("user") || {}).username || "";
+  let mismatch = "";
   if (mode !== "comm") {
-    const url = joinUrl(serverBaseUrl(), model.get("dzi_url"));
-    let response = null;
-    try {
-      response = await fetch(url, { headers, credentials: "same-origin" });
-    } catch (_err) {
-      response = null;
-    }
-    if (response && response.ok) return { kind: "http", url, headers };
-    let detail = null;
-    if (response) {
+    const acting = await serverUser();
+    if (acting !== null && acting !== kernelUser) {
+      mismatch = `this Jupyter server serves tiles as ${JSON.stringify(acting)}, the viewer's store acts as ${JSON.stringify(kernelUser)}`;
+    } else if (acting !== null) {
+      const url = joinUrl(serverBaseUrl(), model.get("dzi_url"));
+      let response = null;
       try {
-        detail = (await response.json()).detail ?? null;
+        response = await fetch(url, { credentials: "same-origin" });
       } catch (_err) {
-        detail = null; // not the extension answering (an HTML 404 page): fall back to the comm
+        response = null;
       }
-    }
-    if (detail !== null || mode === "http") {
+      if (response && response.ok) return { kind: "http", url };
+      let detail = null;
+      if (response) {
+        try {
+          detail = (await response.json()).detail ?? null;
+        } catch (_err) {
+          detail = null;
+        }
+      }
       throw new TileAccessError(httpProblem(response ? response.status : 0, detail));
+    }
+    if (mode === "http") {
+      throw new TileAccessError(
+        mismatch ? `No HTTP tiles: ${mismatch}.` : "No HTTP tiles: the exact_lab server extension does not answer here.",
+      );
     }
   }
   if (!(model.get("comm_tiles") || {}).available) {
     throw new TileAccessError(
-      "No tiles: the exact_lab server extension does not answer here and the kernel cannot read this slide's file.",
+      mismatch
+        ? `No tiles: ${mismatch}, and the kernel cannot read this slide's file.`
+        : "No tiles: the exact_lab server extension does not answer here and the kernel cannot read this slide's file.",
     );
   }
   const { response } = await rpc("_cmd_describe_tiles");

@@ -71,6 +71,23 @@ function render({ model, el, experimental }) {
   let regionSeq = 0;
   let loaded = null; // bbox of the loaded annotations, null: must load
   const showMessage = (text) => save({ message: text });
+  // Edits in flight (each a kernel command plus the reload after it), shown as data-pending so
+  // that tests and tools can wait for a quiet viewer; the selection as data-selected.
+  let pending = 0;
+  el.dataset.pending = "0";
+  const tracked = (fn) => async (...args) => {
+    pending += 1;
+    el.dataset.pending = String(pending);
+    try {
+      return await fn(...args);
+    } finally {
+      pending -= 1;
+      el.dataset.pending = String(pending);
+    }
+  };
+  const markSelected = () => {
+    el.dataset.selected = overlay.selected.join(",");
+  };
 
   const ctl = {
     model,
@@ -78,10 +95,11 @@ function render({ model, el, experimental }) {
     activeTypeRow: () => typeRow(model.get("active_type")),
     select: (ids) => {
       overlay.selected = ids;
+      markSelected();
       overlay.requestDraw();
       save({ selected: ids });
     },
-    create: async (points) => {
+    create: tracked(async (points) => {
       const type = model.get("active_type");
       if (type === null || type === undefined) {
         showMessage("Choose an annotation type first.");
@@ -95,8 +113,8 @@ function render({ model, el, experimental }) {
         showMessage(`Not saved: ${err.message}`);
         await reload();
       }
-    },
-    update: async (item, changes) => {
+    }),
+    update: tracked(async (item, changes) => {
       const msg = { id: item.id, base_revision: item.revision };
       if (changes.points) msg.points = changes.points;
       if (changes.type !== undefined) msg.type = changes.type;
@@ -106,7 +124,7 @@ function render({ model, el, experimental }) {
         showMessage(`Not saved: ${err.message}`);
       }
       await reload();
-    },
+    }),
   };
   const tools = new Tools(viewer, overlay, ctl);
 
@@ -138,6 +156,7 @@ function render({ model, el, experimental }) {
       else overlay.setDetail(response, buffers);
       loaded = bbox;
       overlay.selected = overlay.selected.filter((id) => overlay.index.has(id));
+      markSelected();
       el.dataset.annotations = String(response.count);
       el.dataset.layer = response.kind;
       el.dataset.region = String(seq);
@@ -211,8 +230,7 @@ function render({ model, el, experimental }) {
       const tiles = await openTiles(model, rpc);
       el.dataset.tileMode = tiles.kind;
       if (tiles.kind === "http") {
-        viewer.ajaxHeaders = tiles.headers;
-        viewer.open({ tileSource: tiles.url, ajaxHeaders: tiles.headers });
+        viewer.open(tiles.url);
       } else {
         viewer.open(tiles.source);
       }
@@ -260,23 +278,27 @@ function render({ model, el, experimental }) {
     if (frame !== model.get("frame")) save({ frame });
   }
 
-  async function command(name) {
+  const command = tracked(async (name) => {
     try {
       await rpc(name, {});
     } catch (err) {
       showMessage(`Not saved: ${err.message}`);
     }
     await reload();
-  }
+  });
 
-  function deleteSelected() {
+  const deleteSelected = tracked(async () => {
     const items = overlay.selected.map((id) => overlay.get(id)).filter(Boolean).map((it) => [it.id, it.revision]);
     if (!items.length) return;
     overlay.selected = [];
-    rpc("_cmd_delete", { items })
-      .catch((err) => showMessage(`Not deleted: ${err.message}`))
-      .finally(() => reload());
-  }
+    markSelected();
+    try {
+      await rpc("_cmd_delete", { items });
+    } catch (err) {
+      showMessage(`Not deleted: ${err.message}`);
+    }
+    await reload();
+  });
 
   function pan(dx, dy) {
     touched = true;
@@ -392,6 +414,7 @@ function render({ model, el, experimental }) {
   model.on("change:height", setHeight);
   model.on("change:selected", () => {
     overlay.selected = [...model.get("selected")];
+    markSelected();
     overlay.requestDraw();
   });
   model.on("change:annotations_visible", () => {

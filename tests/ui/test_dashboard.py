@@ -33,15 +33,15 @@ def board_world(
         isolated_data_dir / "dashboard-slides",
     )
     # a second set, so the picker has a choice
-    built.store.create_image_set(built.image_set.team, "Training", products=built.image_set.products)
+    built.store.create_image_set(
+        built.image_set.team, "Training", products=built.image_set.products
+    )
     yield built
     built.store.close()
 
 
 @pytest.fixture(scope="module")
-def voila(
-    tmp_path_factory: pytest.TempPathFactory, board_world: World
-) -> Iterator[JupyterProcess]:
+def voila(tmp_path_factory: pytest.TempPathFactory, board_world: World) -> Iterator[JupyterProcess]:
     workdir = tmp_path_factory.mktemp("dashboard-voila")
     root = workdir / "root"
     root.mkdir()
@@ -92,7 +92,9 @@ def test_dashboard_draw_updates_counts_in_voila(
     box = rows.iloc[0]
     assert box["annotation_type"] == board_world.types["mitotic figure"].id
     assert near(box["vector"], [view.image(*start), view.image(*end)]), box["vector"]
-    page.wait_for_selector(".ela-counts td[data-type='mitotic figure'][data-scope='image']:text-is('1')")
+    page.wait_for_selector(
+        ".ela-counts td[data-type='mitotic figure'][data-scope='image']:text-is('1')"
+    )
     assert count(page, "mitotic figure", "set") == 1
     assert count(page, "look-alike", "image") == 0
     quiet(page, selected=str(int(box["id"])))

@@ -57,6 +57,8 @@ class UserRow(Base):
     username: Mapped[str] = mapped_column(sa.String(200), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(Stamp, default=utcnow)
+    # scrypt hash for HTTP Basic (migration 0004); NULL: no password login
+    password_hash: Mapped[str | None] = mapped_column(sa.String(300), default=None)
 
 
 class TeamRow(Base):

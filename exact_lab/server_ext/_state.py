@@ -6,6 +6,9 @@ open stores themselves: they ask the state for the store acting as the request's
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +27,7 @@ __all__ = ["ExactState", "get_state"]
 
 SETTINGS_KEY = "exact_lab_state"
 SERVICE_USER = "exact-lab-server"
+_MEMO_KEY = secrets.token_bytes(32)  # keys remembered logins; never leaves the process
 
 
 @dataclass
@@ -126,8 +130,29 @@ class ExactState:
             self._tokens[plain] = (now, username)
         return username
 
+    def remembered_login(self, username: str, password: str) -> bool:
+        """Tell whether this username and password passed the check less than ``auth_ttl`` ago."""
+        memo = self._tokens.get(_login_key(username, password))
+        fresh = memo is not None and time.monotonic() - memo[0] < self.auth_ttl
+        return fresh and memo is not None and memo[1] == username
+
+    def check_password(self, username: str, password: str) -> str:
+        """Return ``username`` if ``password`` is theirs (remembered ``auth_ttl`` seconds).
+
+        Only a digest of the pair is remembered, never the password; refusals are not.
+        """
+        now = time.monotonic()
+        if self.remembered_login(username, password):
+            return username
+        name = self.root.authenticate_password(username, password).username
+        with self._lock:
+            if len(self._tokens) > 4096:  # noqa: PLR2004 - bound the memo
+                self._tokens.clear()
+            self._tokens[_login_key(username, password)] = (now, name)
+        return name
+
     def forget_tokens(self) -> None:
-        """Drop every remembered token (after a revocation through the API)."""
+        """Drop every remembered token and login (after a revocation or new password)."""
         with self._lock:
             self._tokens.clear()
 
@@ -186,6 +211,11 @@ class ExactState:
             self._users.clear()
         if root is not None:
             root.close()
+
+
+def _login_key(username: str, password: str) -> str:
+    raw = f"{username}\0{password}".encode("utf-8", "surrogatepass")
+    return "login:" + hmac.new(_MEMO_KEY, raw, hashlib.sha256).hexdigest()
 
 
 def get_state(settings: dict[str, Any]) -> ExactState:

@@ -4,9 +4,11 @@
 calls ``method`` of :class:`~exact_lab.store.Store` as the request's authenticated user and
 answers ``{"result": ...}``: entities as their fields (datetimes in ISO 8601, tuples as lists).
 ``annotations`` and ``annotations_in`` answer with an Arrow IPC stream instead. Only the
-contract's methods are callable; ``as_user``, ``subscribe`` and ``close`` are not (identity comes
-from the credentials, live changes from ``api/events``), and ``add_artefact`` takes ``metrics``
-only: files arrive through the upload route below, never as a path on the server.
+contract's methods are callable; ``as_user``, ``subscribe``, ``close`` and
+``authenticate_password`` are not (identity comes from the credentials, a password is checked by
+HTTP Basic only, live changes come from ``api/events``). ``set_password`` sets the caller's own
+password only, and ``add_artefact`` takes ``metrics`` only: files arrive through the upload
+route below, never as a path on the server.
 
 ``POST {base}exact/api/native/versions/{id}/artefacts?name=NAME`` with the file as the raw body
 stores it below ``upload_dir/artefacts/`` and attaches it to the version (SHA-256 computed on
@@ -34,8 +36,8 @@ __all__ = ["CALLABLE", "store_rpc_routes"]
 CALLABLE = frozenset(
     {
         "user", "users", "get_user", "create_user", "deactivate_user", "create_token", "tokens",
-        "revoke_token", "authenticate_token", "create_team", "teams", "team", "update_team",
-        "delete_team", "memberships", "add_member", "set_admin", "remove_member",
+        "revoke_token", "authenticate_token", "set_password", "create_team", "teams", "team",
+        "update_team", "delete_team", "memberships", "add_member", "set_admin", "remove_member",
         "create_product", "products", "product", "update_product", "delete_product",
         "create_annotation_type", "annotation_types", "annotation_type",
         "update_annotation_type", "delete_annotation_type", "create_image_set", "image_sets",
@@ -48,7 +50,7 @@ CALLABLE = frozenset(
     }
 )  # fmt: skip
 _FRAMES = frozenset({"annotations", "annotations_in"})
-_TOKEN_CHANGES = frozenset({"revoke_token", "deactivate_user"})
+_TOKEN_CHANGES = frozenset({"revoke_token", "deactivate_user", "set_password"})
 
 
 def plain(value: Any) -> Any:

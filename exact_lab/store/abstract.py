@@ -145,6 +145,30 @@ class Store(abc.ABC):
     def authenticate_token(self, plain: str) -> User:
         """Return the active user owning ``plain`` (``pat_<prefix>.<secret>``) or raise."""
 
+    @abc.abstractmethod
+    def set_password(self, user: Ref | str, password: str) -> None:
+        """Set the password ``user`` logs in with over HTTP Basic; only for oneself.
+
+        Nobody sets another user's password through the store; an administrator with the
+        database URL uses ``exact-lab user set-password NAME`` instead. A password has at least
+        8 characters (else BadInput); deactivating a user clears it.
+
+        >>> from exact_lab.store import connect
+        >>> store = connect("sqlite://", user="carol")
+        >>> store.set_password("carol", "a long passphrase")
+        >>> store.authenticate_password("carol", "a long passphrase").username
+        'carol'
+        """
+
+    @abc.abstractmethod
+    def authenticate_password(self, username: str, password: str) -> User:
+        """Return the active user ``username`` if ``password`` is theirs.
+
+        Raises PermissionDenied "Invalid username/password." for an unknown user, a wrong
+        password, a user without a password and a deactivated user alike, so the answer does
+        not tell which.
+        """
+
     # ------------------------------------------------------------------ teams
     @abc.abstractmethod
     def create_team(self, name: str) -> Team:

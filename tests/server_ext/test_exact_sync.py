@@ -1,7 +1,8 @@
 """The real exact-sync client from PyPI, unchanged, against a standalone ``exact-lab serve``.
 
 The server runs as a subprocess (``python -m exact_lab.cli serve``) on SQLite and on
-PostgreSQL; the client authenticates with HTTP Basic (username + personal access token).
+PostgreSQL; the client authenticates with HTTP Basic: username and password (set with
+``Store.set_password``), or a personal access token as the password, or a Bearer token.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from exact_sync.v1.models import (  # noqa: E402
 )
 from exact_sync.v1.rest import ApiException  # noqa: E402
 
+ANN_PASSWORD = "ann's real password"
 STARTUP_LIMIT = 120  # seconds to wait for the server to listen (a wait, not an assertion)
 
 
@@ -57,7 +59,7 @@ def _free_port() -> int:
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    """A running ``exact-lab serve`` and a token of user ``ann``."""
+    """A running ``exact-lab serve``, a password and a token of user ``ann``, a token of ``eve``."""
     folder = tmp_path_factory.mktemp("serve")
     if request.param == "sqlite":
         url = f"sqlite:///{folder / 'exact.sqlite'}"
@@ -65,6 +67,7 @@ def served(
         url = request.getfixturevalue("pg_url")
     with connect(url, user="ann") as store:
         token = store.create_token("exact-sync").plain
+        store.set_password("ann", ANN_PASSWORD)
     with connect(url, user="eve") as store:
         eve_token = store.create_token("exact-sync").plain
     port = _free_port()
@@ -88,21 +91,24 @@ def served(
                 process.kill()
                 pytest.fail((folder / "server.log").read_text()[-3000:])
             time.sleep(0.3)
-    yield {"host": base, "token": token, "eve_token": eve_token, "url": url}
+    yield {"host": base, "token": token, "eve_token": eve_token, "url": url,
+           "password": ANN_PASSWORD}  # fmt: skip
     process.terminate()
     process.wait(timeout=30)
     log.close()
 
 
-def client(served: dict[str, Any], user: str = "ann", token_key: str = "token") -> ApiClient:
+def client(served: dict[str, Any], user: str = "ann", secret: str = "password") -> ApiClient:
     cfg = Configuration()
     cfg.host = served["host"]
     cfg.username = user
-    cfg.password = served[token_key]
+    cfg.password = served[secret]
     return ApiClient(cfg)
 
 
-def test_the_exact_sync_workflow(served: dict[str, Any], sample_slides_dir: Path, tmp_path: Path) -> None:
+def test_the_exact_sync_workflow(
+    served: dict[str, Any], sample_slides_dir: Path, tmp_path: Path
+) -> None:
     api = client(served)
     teams, products, types = TeamsApi(api), ProductsApi(api), AnnotationTypesApi(api)
     sets, images, annotations = ImageSetsApi(api), ImagesApi(api), AnnotationsApi(api)
@@ -122,7 +128,9 @@ def test_the_exact_sync_workflow(served: dict[str, Any], sample_slides_dir: Path
     assert types.list_annotation_types(product=product.id).results[0].name == "mitotic figure"
 
     slide = sample_slides_dir / "cmu_small_region.svs"
-    image = images.create_image(file_path=str(slide), image_type=0, image_set=image_set.id).results[0]
+    image = images.create_image(file_path=str(slide), image_type=0, image_set=image_set.id).results[
+        0
+    ]
     assert (image.width, image.height) == (2220, 2967)
     assert image.filename == "cmu_small_region.svs"  # ann is a team admin
     assert image.name != image.filename  # the public name is a pseudonym
@@ -176,6 +184,16 @@ def test_the_exact_sync_workflow(served: dict[str, Any], sample_slides_dir: Path
 def test_exact_sync_outsider_and_bad_credentials(served: dict[str, Any]) -> None:
     eve = ImageSetsApi(client(served, "eve", "eve_token"))
     assert eve.list_image_sets().count == 0
+    by_token = ImageSetsApi(client(served, "ann", "token")).list_image_sets()  # token as password
+    by_password = ImageSetsApi(client(served)).list_image_sets()
+    assert [s.id for s in by_token.results] == [s.id for s in by_password.results]
+    for user, password in (("ann", ANN_PASSWORD[:-1]), ("eve", ANN_PASSWORD)):
+        cfg = Configuration()
+        cfg.host, cfg.username, cfg.password = served["host"], user, password
+        with pytest.raises(ApiException) as err:
+            ImageSetsApi(ApiClient(cfg)).list_image_sets()
+        assert err.value.status == 403
+        assert json.loads(err.value.body) == {"detail": "Invalid username/password."}
     wrong_user = ImageSetsApi(client(served, "ann", "eve_token"))
     with pytest.raises(ApiException) as err:
         wrong_user.list_image_sets()

@@ -138,6 +138,20 @@ class RestStore(Store):
         """Return the active user owning ``plain`` or raise."""
         return self._one(User, "authenticate_token", plain)
 
+    def set_password(self, user: Ref | str, password: str) -> None:
+        """Set the token's user's own password (the server refuses anyone else)."""
+        self._http.call("set_password", user, password)
+
+    def authenticate_password(self, username: str, password: str) -> User:
+        """Log in with HTTP Basic and return the user the server recognises.
+
+        This is the server's Basic check, which also accepts one of the user's personal access
+        tokens as the password (EXACT clients send tokens that way).
+        """
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise PermissionDenied("Invalid username/password.")
+        return decode(User, self._http.call_as_basic(username, password, "user"))
+
     # ------------------------------------------------------------------ teams
     def create_team(self, name: str) -> Team:
         """Create a team."""

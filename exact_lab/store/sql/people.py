@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from exact_lab.entities import ApiToken, Membership, NewToken, Team, User
 from exact_lab.errors import BadInput, Conflict, NotFound, PermissionDenied
 from exact_lab.store.abstract import Ref, ref
+from exact_lab.store.passwords import check_password, dummy_verify, hash_password, verify_password
 from exact_lab.store.sql import convert
 from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import ADMIN, SqlBase
 from exact_lab.store.validation import check_name
 
 TOKEN_PREFIX = "pat_"  # noqa: S105 - the public token prefix, not a secret
+BAD_LOGIN = "Invalid username/password."
 
 
 def _digest(secret: str) -> str:
@@ -77,6 +79,7 @@ class PeopleMixin(SqlBase):
             s.execute(sa.delete(m.TokenRow).where(m.TokenRow.user_id == row.id))
             row.username = f"deactivated-user-{row.id}"
             row.is_active = False
+            row.password_hash = None
             s.flush()
             self._emit(s, "user", "deleted", ids=(row.id,))
             return convert.user(row)
@@ -127,6 +130,38 @@ class PeopleMixin(SqlBase):
                 raise bad
             row.last_used = now
             return convert.user(owner)
+
+    # ------------------------------------------------------------------ passwords
+    def set_password(self, user: Ref | str, password: str) -> None:
+        """Set the acting user's own password (hashed with scrypt)."""
+        check_password(password)
+        with self._tx() as s:
+            me = self._me(s)
+            target = self._user_row(s, user)
+            if target.id != me.id:
+                raise PermissionDenied(
+                    f"only {target.username!r} may set their password; an administrator with the "
+                    f"database URL can run `exact-lab user set-password {target.username}`"
+                )
+        stored = hash_password(password)  # slow on purpose: outside the write transaction
+        with self._tx(write=True) as s:
+            row = self._me(s)
+            row.password_hash = stored
+
+    def authenticate_password(self, username: str, password: str) -> User:
+        """Return the active user ``username`` if ``password`` is theirs, else PermissionDenied."""
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise PermissionDenied(BAD_LOGIN)
+        with self._tx() as s:
+            row = s.scalar(sa.select(m.UserRow).where(m.UserRow.username == username))
+            stored = row.password_hash if row is not None and row.is_active else None
+            found = convert.user(row) if row is not None else None
+        if stored is None:
+            dummy_verify(password)  # as slow as a real check: timing tells nothing either
+            raise PermissionDenied(BAD_LOGIN)
+        if found is None or not verify_password(password, stored):
+            raise PermissionDenied(BAD_LOGIN)
+        return found
 
     # ------------------------------------------------------------------ teams
     def create_team(self, name: str) -> Team:

@@ -301,8 +301,21 @@ def _set_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _with_tags(ctx: Ctx, data: Mapping[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """``set_tags`` (ids of existing tags) become tag names, unless ``tags`` names them."""
+    from exact_lab.server_ext._set_tags import tag_names  # noqa: PLC0415 - it imports us
+
+    if "set_tags" in data and "tags" not in data:
+        fields["tags"] = tag_names(ctx, data["set_tags"])
+    return fields
+
+
 class ImageSets(Resource):
-    """``images/image_sets``. ``public``, ``creator`` and ``set_tags`` writes are ignored."""
+    """``images/image_sets``. ``public`` and ``creator`` writes are ignored.
+
+    ``set_tags`` are ids of tags that exist already (``images/set_tags``); ``tags`` (names)
+    creates tags on the fly.
+    """
 
     path = "images/image_sets"
     filters: ClassVar[dict[str, Filter]] = {
@@ -312,11 +325,11 @@ class ImageSets(Resource):
         "main_annotation_type": ID, "collaboration_type": Filter("int", EXACT_IN),
         "priority": Filter("int", EXACT_IN), "images": Filter("int", EXACT_IN),
         "product": Filter("int", EXACT_IN, lambda r: r["product_set"]),
-        "product_set": Filter("int", EXACT_IN),
+        "product_set": Filter("int", EXACT_IN), "set_tags": Filter("int", EXACT_IN),
     }  # fmt: skip
     expandable: ClassVar[dict[str, str]] = {
         "team": "users/teams", "creator": "users/users", "images": "images/images",
-        "product_set": "administration/products",
+        "product_set": "administration/products", "set_tags": "images/set_tags",
         "main_annotation_type": "annotations/annotation_types",
     }  # fmt: skip
 
@@ -329,13 +342,14 @@ class ImageSets(Resource):
     def create(self, ctx: Ctx, data: Any) -> tuple[Any, int]:
         data = _dict(data)
         _required(data, "name", "team")
-        fields = _set_fields(data)
+        fields = _with_tags(ctx, data, _set_fields(data))
         name = fields.pop("name")
         made = ctx.store.create_image_set(as_id(data["team"], "team"), name, **fields)
         return ser.set_row(ctx, made), 201
 
     def update(self, ctx: Ctx, ident: int, data: Any, *, partial: bool) -> Row:  # noqa: ARG002
-        fields = _set_fields(_dict(data))
+        data = _dict(data)
+        fields = _with_tags(ctx, data, _set_fields(data))
         if fields:
             return ser.set_row(ctx, ctx.store.update_image_set(ident, **fields))
         return self.row(ctx, ident)

@@ -16,6 +16,7 @@ from exact_lab.server_ext._rest import (
     ListHandler,
     MultipleDeleteHandler,
 )
+from exact_lab.server_ext._set_tags import SetTags
 from exact_lab.server_ext._store_rpc import store_rpc_routes
 from exact_lab.server_ext._tiles import tile_routes
 
@@ -24,7 +25,7 @@ __all__ = ["api_routes"]
 _RESOURCES: tuple[res.Resource, ...] = (
     res.Users(), res.Teams(), res.Memberships(), res.Products(), res.AnnotationTypes(),
     res.ImageSets(), res.Images(), Annotations(), res.Verifications(), res.MediaFiles(),
-    res.ImageActions(), res.ScreeningModes(), res.SetVersions(), res.Tokens(),
+    res.ImageActions(), res.ScreeningModes(), res.SetVersions(), res.Tokens(), SetTags(),
 )  # fmt: skip
 res.RESOURCES.update({r.path: r for r in _RESOURCES})
 

@@ -29,6 +29,7 @@ __all__ = [
     "describe_tiles",
     "redo",
     "region",
+    "thumbnail",
     "tile",
     "undo",
     "update",
@@ -162,4 +163,19 @@ def tile(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
     data = widget._comm_tiles.tile(  # noqa: SLF001
         int(msg["level"]), int(msg["x"]), int(msg["y"]), frame=int(msg.get("frame", widget.frame))
     )
+    return {"ok": True}, [data]
+
+
+@_answering
+def thumbnail(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
+    """PNG thumbnail of an image of the viewer's set (the strip, when no extension serves it)."""
+    ident = int(msg["image"])
+    if ident not in {row["id"] for row in widget.images}:
+        raise BadInput(f"image {ident} is not in this viewer's image set")
+    size = min(max(int(msg.get("size", 96)), 16), 256)
+    image = widget.store.image(ident)  # checks the store user's rights
+    path = widget._slide_path(image)  # noqa: SLF001 - the viewer's own helper
+    if path is None:
+        return {"error": "SlideReadError", "message": "the kernel does not know this file"}, []
+    data = widget._comm_tiles.service().thumbnail(path, max_size=size)  # noqa: SLF001
     return {"ok": True}, [data]

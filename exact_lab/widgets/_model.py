@@ -8,6 +8,12 @@ Examples
 Traceback (most recent call last):
 ...
 traitlets.traitlets.TraitError: tool: 'rectangle' is not one of select, bbox, point, ...
+>>> check_filter("gamma", 0.5)
+0.5
+>>> check_filter("contrast", 9)
+Traceback (most recent call last):
+...
+traitlets.traitlets.TraitError: contrast: 9.0 is outside 0.0 to 3.0 (1.0 leaves the slide as it is)
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import traitlets
 
 from exact_lab.entities import AnnotationType, Image
 
-__all__ = ["TOOLS", "check_tool", "image_info", "tool_for", "type_rows"]
+__all__ = ["FILTERS", "TOOLS", "check_filter", "check_tool", "image_info", "tool_for", "type_rows"]
 
 #: Tool name -> the EXACT vector_type it draws (None: select).
 TOOLS: dict[str, int | None] = {
@@ -42,6 +48,27 @@ _DEFAULT_TOOL = {
     6: "fixed",
     7: "global",
 }
+
+
+#: Slide filters: name -> (lowest, highest, neutral). The browser applies them to the tiles only:
+#: ``out = contrast * (in ** gamma - 0.5) + 0.5 + brightness`` per channel, values in 0..1, so a
+#: gamma below 1 brightens mid-tones and above 1 darkens them.
+FILTERS: dict[str, tuple[float, float, float]] = {
+    "brightness": (-1.0, 1.0, 0.0),
+    "contrast": (0.0, 3.0, 1.0),
+    "gamma": (0.2, 5.0, 1.0),
+}
+
+
+def check_filter(name: str, value: float) -> float:
+    """Return ``value`` as a float if it lies in the filter's range, else raise TraitError."""
+    low, high, neutral = FILTERS[name]
+    number = float(value)
+    if not low <= number <= high:  # also rejects NaN
+        raise traitlets.TraitError(
+            f"{name}: {number} is outside {low} to {high} ({neutral} leaves the slide as it is)"
+        )
+    return number
 
 
 def tool_for(vector_type: int) -> str:

@@ -23,6 +23,14 @@ Examples
 1
 >>> viewer.undo().deleted
 True
+>>> viewer.gamma = 0.7      # brighter mid-tones, on the slide's tiles only
+>>> viewer.contrast = 12
+Traceback (most recent call last):
+...
+traitlets.traitlets.TraitError: contrast: 12.0 is outside 0.0 to 3.0 (1.0 leaves the slide as it is)
+>>> viewer.reset_filters()
+>>> viewer.brightness, viewer.contrast, viewer.gamma
+(0.0, 1.0, 1.0)
 """
 
 from __future__ import annotations
@@ -43,7 +51,9 @@ from exact_lab.widgets import _commands
 from exact_lab.widgets._bundle import bundle
 from exact_lab.widgets._edits import Editor
 from exact_lab.widgets._model import (
+    FILTERS,
     TOOLS,
+    check_filter,
     check_tool,
     image_info,
     tool_for,
@@ -107,6 +117,12 @@ class SlideViewer(anywidget.AnyWidget):
     message = traitlets.Unicode("").tag(sync=True)
     user = traitlets.Dict().tag(sync=True)
     blind = traitlets.Bool(default_value=False).tag(sync=True)
+    #: Added to every channel of the slide's tiles (-1 to 1; 0: unchanged).
+    brightness = traitlets.Float(FILTERS["brightness"][2]).tag(sync=True)
+    #: Stretches the tiles' values around mid-grey (0 to 3; 1: unchanged).
+    contrast = traitlets.Float(FILTERS["contrast"][2]).tag(sync=True)
+    #: Exponent on the tiles' values (0.2 to 5; 1: unchanged; below 1 brightens mid-tones).
+    gamma = traitlets.Float(FILTERS["gamma"][2]).tag(sync=True)
 
     def __init__(
         self,
@@ -238,6 +254,10 @@ class SlideViewer(anywidget.AnyWidget):
         if self._image is not None:
             self.dzi_url = dzi_path(self._image.id, frame=int(change["new"]))
 
+    @traitlets.validate("brightness", "contrast", "gamma")
+    def _check_filter(self, proposal: dict[str, Any]) -> float:
+        return check_filter(proposal["trait"].name, proposal["value"])
+
     @traitlets.validate("tool")
     def _check_tool(self, proposal: dict[str, Any]) -> str:
         return check_tool(str(proposal["value"]))
@@ -320,6 +340,12 @@ class SlideViewer(anywidget.AnyWidget):
             ]
             self.selected = [found.id]
         self.send({"kind": "goto", "bbox": bbox})
+
+    def reset_filters(self) -> None:
+        """Show the slide's own pixels again (brightness 0, contrast 1, gamma 1)."""
+        with self.hold_sync():
+            for name, (_low, _high, neutral) in FILTERS.items():
+                setattr(self, name, neutral)
 
     def next_image(self) -> None:
         """Show the next image of the set (stays on the last)."""
@@ -409,6 +435,7 @@ class SlideViewer(anywidget.AnyWidget):
     _cmd_redo = _commands.redo
     _cmd_tile = _commands.tile
     _cmd_describe_tiles = _commands.describe_tiles
+    _cmd_thumbnail = _commands.thumbnail
 
     def __repr__(self) -> str:
         """Cheap: no trait serialisation."""

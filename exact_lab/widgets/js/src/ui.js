@@ -1,4 +1,6 @@
-// The widget's chrome: image navigation, tools, the type picker, status and error lines.
+// The widget's chrome: image navigation and frames, tools, the type picker, slide filters,
+// status and error lines.
+import { NEUTRAL } from "./filters.js";
 export const STYLE = `
 .exact-lab-viewer { position: relative; font: 13px system-ui, sans-serif; outline: none; }
 .exact-lab-viewer:focus-visible { box-shadow: 0 0 0 2px #3b82f6; border-radius: 4px; }
@@ -20,7 +22,28 @@ export const STYLE = `
   background: #fff0f0; color: #a40000; border: 1px solid #e0a0a0; border-radius: 6px; padding: 14px;
   font-weight: 600; text-align: center; z-index: 10; display: none; }
 .exact-lab-viewer[data-state="error"] .elv-error { display: block; }
+.exact-lab-viewer .elv-frames { gap: 4px; }
+.exact-lab-viewer .elv-frames input { width: 110px; }
+.exact-lab-viewer .elv-filters { gap: 4px; color: #444; }
+.exact-lab-viewer .elv-filters label { display: flex; align-items: center; gap: 3px; }
+.exact-lab-viewer .elv-filters input { width: 80px; }
+.exact-lab-viewer .elv-filters output { min-width: 2.6em; font-variant-numeric: tabular-nums; color: #666; }
+.exact-lab-viewer .elv-strip { display: flex; gap: 6px; overflow-x: auto; padding: 2px 0 6px; }
+.exact-lab-viewer .elv-thumb { display: flex; flex-direction: column; align-items: center; gap: 2px;
+  padding: 3px; background: #fff; flex: none; }
+.exact-lab-viewer .elv-thumb img { width: 96px; height: 72px; object-fit: contain; background: #eee; display: block; }
+.exact-lab-viewer .elv-thumb-name { max-width: 96px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  font-size: 11px; color: #444; }
+.exact-lab-viewer .elv-thumb[aria-selected="true"] { border: 2px solid #2d6cdf; padding: 2px; background: #e8f0ff; }
+.exact-lab-viewer .elv-thumb[aria-selected="true"] .elv-thumb-name { color: #1a4fb0; font-weight: 600; }
 `;
+
+// name, label, title, min, max, step: the ranges are the Python traits' (SlideViewer)
+const FILTERS = [
+  ["brightness", "☀", "Brightness (-1 to 1)", -1, 1, 0.02],
+  ["contrast", "◑", "Contrast (0 to 3)", 0, 3, 0.02],
+  ["gamma", "γ", "Gamma (0.2 to 5; below 1 brightens mid-tones)", 0.2, 5, 0.02],
+];
 
 const TOOLS = [
   ["select", "Select", "s"],
@@ -63,16 +86,29 @@ export function buildChrome(el, model, actions) {
   name.className = "elv-name";
   const next = button("▶", "Next image (e)", () => actions.step(1));
   next.className = "elv-next";
-  const frame = document.createElement("select");
+  const home = button("⌂", "Whole slide (h)", () => actions.home());
+  home.className = "elv-home";
+  nav.append(prev, name, next, home);
+
+  // frames of a multi-frame image (z-stack planes, time points): a slider, saved on release
+  const frames = document.createElement("label");
+  frames.className = "elv-group elv-frames";
+  frames.title = "Frame (Shift+q / Shift+e)";
+  const frame = document.createElement("input");
+  frame.type = "range";
   frame.className = "elv-frame";
-  frame.title = "Frame (Shift+q / Shift+e)";
+  frame.min = "1";
+  frame.step = "1";
+  const frameLabel = document.createElement("output");
+  frameLabel.className = "elv-frame-label";
+  frame.addEventListener("input", () => {
+    frameLabel.textContent = `frame ${frame.value}/${frame.max}`;
+  });
   frame.addEventListener("change", () => {
     model.set("frame", Number(frame.value));
     model.save_changes();
   });
-  const home = button("⌂", "Whole slide (h)", () => actions.home());
-  home.className = "elv-home";
-  nav.append(prev, name, next, home, frame);
+  frames.append(frame, frameLabel);
 
   const tools = document.createElement("div");
   tools.className = "elv-group elv-tools";
@@ -85,7 +121,36 @@ export function buildChrome(el, model, actions) {
   }
   const types = document.createElement("div");
   types.className = "elv-group elv-types";
-  bar.append(nav, tools, types);
+
+  // brightness / contrast / gamma of the slide's tiles (not of the annotations)
+  const filters = document.createElement("div");
+  filters.className = "elv-group elv-filters";
+  const sliders = new Map();
+  for (const [trait, label, title, min, max, step] of FILTERS) {
+    const wrap = document.createElement("label");
+    wrap.title = title;
+    const input = document.createElement("input");
+    input.type = "range";
+    input.className = `elv-${trait}`;
+    input.dataset.filter = trait;
+    Object.assign(input, { min: String(min), max: String(max), step: String(step) });
+    const out = document.createElement("output");
+    input.addEventListener("input", () => {
+      out.textContent = Number(input.value).toFixed(2);
+      model.set(trait, Number(input.value));
+      model.save_changes();
+    });
+    wrap.append(document.createTextNode(label), input, out);
+    sliders.set(trait, [input, out]);
+    filters.append(wrap);
+  }
+  const reset = button("Reset", "Reset brightness, contrast and gamma", () => {
+    for (const [trait, value] of Object.entries(NEUTRAL)) model.set(trait, value);
+    model.save_changes();
+  });
+  reset.className = "elv-filter-reset";
+  filters.append(reset);
+  bar.append(nav, frames, tools, types, filters);
 
   const canvas = document.createElement("div");
   canvas.className = "elv-canvas";
@@ -101,7 +166,9 @@ export function buildChrome(el, model, actions) {
   const message = document.createElement("span");
   message.className = "elv-message";
   status.append(info, message);
-  el.append(bar, canvas, status);
+  const strip = document.createElement("div");
+  strip.className = "elv-strip-host";
+  el.append(bar, strip, canvas, status);
 
   const update = () => {
     const image = model.get("image_info") || {};
@@ -109,13 +176,17 @@ export function buildChrome(el, model, actions) {
     name.textContent = image.name ? `${image.name} (${(image.index || 0) + 1}/${count})` : "";
     prev.disabled = !count || image.index <= 0;
     next.disabled = !count || image.index >= count - 1;
-    const frames = image.frames || 1;
-    frame.style.display = frames > 1 ? "" : "none";
-    if (frame.options.length !== frames) {
-      frame.replaceChildren();
-      for (let f = 1; f <= frames; f++) frame.append(new Option(`frame ${f}`, String(f)));
-    }
+    const frameCount = Math.max(1, image.frames || 1);
+    frames.style.display = frameCount > 1 ? "" : "none";
+    frame.max = String(frameCount);
     frame.value = String(model.get("frame"));
+    frameLabel.textContent = `frame ${model.get("frame")}/${frameCount}`;
+    for (const [trait, [input, out]] of sliders) {
+      const value = Number(model.get(trait));
+      input.value = String(value);
+      out.textContent = value.toFixed(2);
+    }
+    reset.disabled = Object.entries(NEUTRAL).every(([trait, value]) => Number(model.get(trait)) === value);
     const tool = model.get("tool");
     for (const [t, b] of toolButtons) b.setAttribute("aria-pressed", String(t === tool));
     const active = model.get("active_type");
@@ -138,5 +209,5 @@ export function buildChrome(el, model, actions) {
     error.textContent = err;
     if (err) el.dataset.state = "error";
   };
-  return { canvas, info, message, update };
+  return { canvas, info, message, strip, update };
 }

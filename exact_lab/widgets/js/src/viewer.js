@@ -3,9 +3,11 @@
 // exact_lab server extension (over the widget channel when none answers); annotations come from
 // the kernel as binary columns for the visible region; every edit is one kernel command.
 import OpenSeadragon from "openseadragon";
+import { SlideFilter } from "./filters.js";
 import { keyAction } from "./keys.js";
 import { Overlay } from "./overlay.js";
 import { debounce, makeRpc } from "./rpc.js";
+import { ThumbStrip } from "./strip.js";
 import { openTiles } from "./tiles.js";
 import { Tools } from "./tools.js";
 import { buildChrome, ensureStyle, TOOL_VT } from "./ui.js";
@@ -43,6 +45,9 @@ function render({ model, el, experimental }) {
     navigatorPosition: "BOTTOM_RIGHT",
     navigatorSizeRatio: 0.18,
     showNavigationControl: false,
+    // OpenSeadragon fades its controls out 2 s after the mouse leaves; for the navigator that
+    // fades the overview to its black background, so screenshots and idle users saw a black box
+    autoHideControls: false,
     crossOriginPolicy: false,
     loadTilesWithAjax: true,
     ajaxWithCredentials: true,
@@ -53,6 +58,13 @@ function render({ model, el, experimental }) {
     drawer: "canvas",
   });
   const overlay = new Overlay(viewer);
+  // brightness / contrast / gamma on the tile canvases only (the overlay is a sibling canvas)
+  const filter = new SlideFilter(el);
+  const applyFilter = () => {
+    filter.set({ brightness: model.get("brightness"), contrast: model.get("contrast"), gamma: model.get("gamma") });
+    el.dataset.filter = filter.applyTo(viewer) ? "on" : "off";
+  };
+  const strip = new ThumbStrip(chrome.strip, model, rpc, (index) => save({ image_index: index }));
   // Until the user moves the view, it follows the whole slide through container resizes.
   let touched = false;
   const goHome = () => {
@@ -193,6 +205,7 @@ function render({ model, el, experimental }) {
       if (!touched) viewer.viewport.goHome(true);
     }));
     el.dataset.state = "open";
+    applyFilter();
     loaded = null;
     overlay.mpp = (model.get("image_info") || {}).mpp || 0;
     overlay.requestDraw();
@@ -202,6 +215,13 @@ function render({ model, el, experimental }) {
   viewer.addHandler("open-failed", (event) => fail(`The slide cannot be opened: ${event.message || "the server refused"}`));
   viewer.addHandler("tile-loaded", () => {
     el.dataset.tiles = "loaded";
+  });
+  // every tile of the current view is drawn (what screenshots and pixel checks wait for)
+  // (per image: the viewer's own event does not fire again when the next image opens)
+  viewer.world.addHandler("add-item", (added) => {
+    added.item.addHandler("fully-loaded-change", (event) => {
+      el.dataset.fullyLoaded = String(event.fullyLoaded);
+    });
   });
   viewer.addHandler("tile-load-failed", (event) => {
     el.dataset.tileErrors = String(Number(el.dataset.tileErrors || 0) + 1);
@@ -219,6 +239,10 @@ function render({ model, el, experimental }) {
       new ArrayBuffer(0), new Uint32Array(1).buffer, new ArrayBuffer(0)]);
     overlay.selected = [];
     loaded = null;
+    delete el.dataset.tiles;
+    delete el.dataset.fullyLoaded;
+    el.dataset.image = String((model.get("image_info") || {}).id ?? "");
+    el.dataset.frame = String(model.get("frame"));
     if (model.get("error")) {
       el.dataset.state = "error";
       viewer.close();
@@ -229,6 +253,7 @@ function render({ model, el, experimental }) {
     try {
       const tiles = await openTiles(model, rpc);
       el.dataset.tileMode = tiles.kind;
+      if (strip.kind === null) strip.load(tiles.kind);
       if (tiles.kind === "http") {
         viewer.open(tiles.url);
       } else {
@@ -422,6 +447,14 @@ function render({ model, el, experimental }) {
     overlay.requestDraw();
   });
   model.on("change:types", () => overlay.setTypes(model.get("types") || []));
+  model.on("change:images", () => strip.load());
+  model.on("change:image_info", () => strip.update());
+  for (const name of ["brightness", "contrast", "gamma"]) {
+    model.on(`change:${name}`, () => {
+      applyFilter();
+      chrome.update();
+    });
+  }
   model.on("change:tool", () => tools.cancel());
   for (const name of ["image_info", "tool", "active_type", "types", "message", "frame"]) {
     model.on(`change:${name}`, () => chrome.update());
@@ -435,6 +468,8 @@ function render({ model, el, experimental }) {
     pushViewport.cancel();
     tools.destroy();
     overlay.destroy();
+    strip.destroy();
+    filter.destroy();
     viewer.destroy();
   };
 }

@@ -27,6 +27,7 @@ from exact_lab.workflows import add_slide
 __all__ = ["ImageListHandler", "register_path", "safe_filename"]
 
 MAX_NAME = 200
+MAX_PATH = 4096  # PATH_MAX on Linux
 
 
 def safe_filename(name: str) -> str:
@@ -77,6 +78,11 @@ class ImageListHandler(ListHandler):
         set_id = as_id(data.get("image_set"), "image_set")
         if not isinstance(data["path"], str) or not data["path"].strip():
             raise BadInput("path: expected a file path on the server", field="path")
+        if "\x00" in data["path"] or len(data["path"]) > MAX_PATH:
+            raise BadInput(
+                f"path: a file path has no NUL character and at most {MAX_PATH} characters",
+                field="path",
+            )
         path = Path(data["path"])
         image_type = _image_type(data.get("image_type"))
         roots = self.state.allowed_roots

@@ -44,7 +44,8 @@ CALLABLE = frozenset(
         "image_set", "update_image_set", "delete_image_set", "add_image", "images", "image",
         "update_image", "delete_image", "add_annotations", "upsert_annotation", "annotation",
         "update_annotation", "delete_annotations", "annotations", "annotations_in", "history",
-        "verify", "verifications", "add_media_file", "media_files", "delete_media_file",
+        "verify", "verifications", "add_media_file", "media_files", "media_file",
+        "delete_media_file",
         "log_image_action", "image_actions", "save_screening", "screening", "create_version",
         "versions", "version", "add_artefact", "diff",
     }

@@ -397,6 +397,10 @@ class Store(abc.ABC):
         """Media files of an annotation."""
 
     @abc.abstractmethod
+    def media_file(self, media_file: Ref) -> MediaFile:
+        """One media file record (NotFound when its annotation is not visible)."""
+
+    @abc.abstractmethod
     def delete_media_file(self, media_file: Ref) -> None:
         """Remove a media file record."""
 

@@ -393,6 +393,10 @@ class RestStore(Store):
         """Media files of an annotation."""
         return self._many(MediaFile, "media_files", annotation)
 
+    def media_file(self, media_file: Ref) -> MediaFile:
+        """One media file record."""
+        return self._one(MediaFile, "media_file", media_file)
+
     def delete_media_file(self, media_file: Ref) -> None:
         """Remove a media file record."""
         self._http.call("delete_media_file", media_file)

@@ -119,6 +119,19 @@ class ExtrasMixin(SqlBase):
             query = sa.select(m.MediaFileRow).where(m.MediaFileRow.annotation_id == row.id)
             return [convert.media_file(r) for r in s.scalars(query.order_by(m.MediaFileRow.id))]
 
+    def media_file(self, media_file: Ref) -> MediaFile:
+        """One media file record (NotFound when its annotation is not visible)."""
+        hidden = NotFound(f"media file {ref(media_file)} does not exist or is not visible")
+        with self._tx() as s:
+            media = s.get(m.MediaFileRow, ref(media_file, "media_file"))
+            if media is None:
+                raise hidden
+            try:
+                self._annotation(s, media.annotation_id)
+            except NotFound:
+                raise hidden from None
+            return convert.media_file(media)
+
     def delete_media_file(self, media_file: Ref) -> None:
         """Remove a media file record."""
         with self._tx(write=True) as s:

@@ -27,7 +27,10 @@ revision       int64                     the annotation's revision shown
 verified_count int64                     users who verified it (now, also for versions)
 ============== ========================= ===================================================
 
-In Arrow tables, ``vector`` and ``meta_data`` are JSON text columns.
+In Arrow tables (:func:`arrow_schema`), ``vector`` and ``meta_data`` are JSON text columns
+(the server sends them as they are stored, and a client parses only what it needs), ``user``
+and ``last_editor`` are nullable ``int64`` and the times are ``timestamp[ns, UTC]``. The schema
+is fixed: it does not depend on the rows (an all-null ``meta_data`` is still ``string``).
 
 Examples
 --------
@@ -45,8 +48,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["COLUMNS", "INT_COLUMNS", "build_frame", "empty_frame", "from_columns", "to_arrow"]
+__all__ = [
+    "COLUMNS",
+    "INT_COLUMNS",
+    "arrow_from_columns",
+    "arrow_schema",
+    "build_frame",
+    "empty_frame",
+    "frame_from_arrow",
+    "from_columns",
+    "parse_json_column",
+    "to_arrow",
+]
 
 COLUMNS = (
     "id",
@@ -77,6 +92,8 @@ _NULLABLE_INT = ("user", "last_editor")
 _FLOAT = ("x_min", "y_min", "x_max", "y_max")
 _BOOL = ("deleted", "concealed", "blurred")
 _TIME = ("time", "last_edit_time")
+_JSON = ("vector", "meta_data")
+_TIME_TYPE = pa.timestamp("ns", tz="UTC")
 
 
 def columns(*, with_vector: bool = True) -> list[str]:
@@ -86,6 +103,8 @@ def columns(*, with_vector: bool = True) -> list[str]:
 
 def _objects(column: Any) -> np.ndarray:
     """Return a 1-D object array holding the values as they are (lists and dicts stay whole)."""
+    if isinstance(column, np.ndarray) and column.dtype == object and column.ndim == 1:
+        return column
     out = np.empty(len(column), dtype=object)
     for i, value in enumerate(column):
         out[i] = value
@@ -124,6 +143,128 @@ def from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pd.DataFr
     return pd.DataFrame(out, columns=names, copy=False)
 
 
+def _arrow_type(name: str) -> pa.DataType:
+    if name in INT_COLUMNS or name in _NULLABLE_INT:
+        return pa.int64()
+    if name in _FLOAT:
+        return pa.float64()
+    if name in _BOOL:
+        return pa.bool_()
+    if name in _TIME:
+        return _TIME_TYPE
+    return pa.string()
+
+
+def arrow_schema(*, with_vector: bool = True) -> pa.Schema:
+    """Return the fixed Arrow schema of bulk annotation reads.
+
+    >>> schema = arrow_schema(with_vector=False)
+    >>> str(schema.field("meta_data").type), str(schema.field("time").type)
+    ('string', 'timestamp[ns, tz=UTC]')
+    >>> "vector" in schema.names
+    False
+    """
+    return pa.schema([pa.field(n, _arrow_type(n)) for n in columns(with_vector=with_vector)])
+
+
+def _arrow_times(column: Any) -> pa.Array:
+    """Return times as ``timestamp[ns, UTC]``; naive ones (SQLite's ISO 8601 text) are UTC."""
+    if not isinstance(column, (pa.Array, pa.ChunkedArray)):
+        if len(column) and not isinstance(next(iter(column)), str):
+            return pa.array(_times(column), _TIME_TYPE)
+        column = pa.array(column, pa.string())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = column.cast(pa.timestamp("ns"))  # Arrow's ISO 8601 parser, in C++
+    if pa.types.is_timestamp(column.type) and column.type.tz is None:
+        column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))  # same instants
+    return column.cast(_TIME_TYPE)
+
+
+def _arrow_json(column: Any) -> Any:
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column
+    return [v if v is None or isinstance(v, str) else json.dumps(v) for v in column]
+
+
+def arrow_from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pa.Table:
+    """Build the Arrow table of :func:`arrow_schema` from one sequence or Arrow array per column.
+
+    Times may be ISO 8601 text (naive means UTC), datetimes or Arrow timestamps; JSON columns
+    may be text or Python values (serialised here).
+
+    >>> table = arrow_from_columns({
+    ...     "id": [1], "image": [2], "image_set": [3], "annotation_type": [4], "frame": [1],
+    ...     "x_min": [0.0], "y_min": [0.0], "x_max": [5.0], "y_max": [5.0],
+    ...     "unique_identifier": ["u"], "description": [""], "meta_data": [None],
+    ...     "user": [None], "last_editor": [7], "time": ["2026-01-02 03:04:05.000006"],
+    ...     "last_edit_time": ["2026-01-02 03:04:05"], "deleted": [0], "concealed": [0],
+    ...     "blurred": [0], "revision": [1], "verified_count": [0]}, with_vector=False)
+    >>> table.column("time")[0].value, table.column("user").null_count
+    (1767323045000006000, 1)
+    """
+    schema = arrow_schema(with_vector=with_vector)
+    arrays: list[Any] = []
+    for field in schema:
+        column = data[field.name]
+        if field.name in _TIME:
+            arrays.append(_arrow_times(column))
+            continue
+        if field.name in _JSON:
+            column = _arrow_json(column)
+        if field.name in _BOOL and not isinstance(column, (pa.Array, pa.ChunkedArray)):
+            column = np.asarray(column, dtype=bool).reshape(len(column))  # SQLite says 0/1
+        if isinstance(column, (pa.Array, pa.ChunkedArray)):
+            arrays.append(column if column.type == field.type else column.cast(field.type))
+        else:
+            arrays.append(pa.array(column, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def parse_json_column(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Parse a column of JSON text into an object array of Python values (null -> None).
+
+    The texts are joined into one JSON array inside Arrow and parsed by a single
+    ``json.loads`` call, about 3x faster than one call per row.
+
+    >>> parse_json_column(pa.array(['{"x1": 1}', None, "[2, 3]"])).tolist()
+    [{'x1': 1}, None, [2, 3]]
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.string())
+    out = np.empty(len(column), dtype=object)
+    if len(column) == 0:
+        return out
+    if column.null_count == len(column):
+        return out  # np.empty(object) holds None
+    text = pc.binary_join_element_wise(pc.fill_null(column, "null"), "", ",")
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset :][: len(text) + 1]
+    body = memoryview(text.buffers()[2])[offsets[0] : offsets[-1] - 1]  # drop the last comma
+    values = json.loads(b"".join((b"[", body, b"]")))
+    out[:] = values if len(values) != 1 else [values[0]]
+    return out
+
+
+def frame_from_arrow(table: pa.Table, *, with_vector: bool = True) -> pd.DataFrame:
+    """Build the documented DataFrame from an Arrow table of :func:`arrow_schema`.
+
+    >>> frame = frame_from_arrow(to_arrow(empty_frame()))
+    >>> frame.shape, str(frame["time"].dtype)
+    ((0, 22), 'datetime64[ns, UTC]')
+    """
+    data: dict[str, Any] = {}
+    for name in columns(with_vector=with_vector):
+        column = table.column(name)
+        if name in _JSON:
+            data[name] = parse_json_column(column)
+        elif name in _NULLABLE_INT:
+            data[name] = pd.array(column.to_pandas(), dtype="Int64")
+        elif name in _TIME:
+            data[name] = column.cast(_TIME_TYPE).to_pandas()
+        else:
+            data[name] = column.to_numpy()
+    return from_columns(data, with_vector=with_vector)
+
+
 def build_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool = True) -> pd.DataFrame:
     """Build the documented DataFrame from rows in :data:`COLUMNS` order."""
     names = columns(with_vector=with_vector)
@@ -136,17 +277,18 @@ def empty_frame(*, with_vector: bool = True) -> pd.DataFrame:
     return build_frame([], with_vector=with_vector)
 
 
-def to_arrow(frame: pd.DataFrame) -> Any:
-    """Convert a frame to an Arrow table (JSON columns become text)."""
-    out = frame.copy()
-    for name in ("vector", "meta_data"):
-        if name in out:
-            out[name] = [
-                v if v is None or isinstance(v, str) else json.dumps(v) for v in out[name].tolist()
-            ]
-    table = pa.Table.from_pandas(out, preserve_index=False)
-    fields = [
-        pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f
-        for f in table.schema
-    ]
-    return table.cast(pa.schema(fields))
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """Convert a documented frame to the Arrow table of :func:`arrow_schema` (JSON as text)."""
+    with_vector = "vector" in frame.columns
+    data: dict[str, Any] = {}
+    for name in columns(with_vector=with_vector):
+        column = frame[name]
+        if name in _JSON:
+            data[name] = _arrow_json(column.tolist())
+        elif name in _NULLABLE_INT:
+            data[name] = pa.array(column.astype("Int64"), pa.int64())
+        elif name in _TIME:
+            data[name] = pa.array(column, _TIME_TYPE)
+        else:
+            data[name] = pa.array(column.to_numpy(), _arrow_type(name))
+    return arrow_from_columns(data, with_vector=with_vector)

@@ -20,10 +20,12 @@ from exact_lab.store import frames
 from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, ref
 from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import SqlBase
-from exact_lab.store.sql.fastread import read_frame
+from exact_lab.store.sql.fastread import read_arrow, read_frame
 from exact_lab.store.sql.viewport import viewport_frame
 
 A = m.AnnotationRow.__table__
+_SCAN_SLACK = 4  # read at most this many table rows per row of the image (see _image_rows)
+_SCAN_MIN = 4096
 R = m.RevisionRow.__table__
 
 
@@ -95,14 +97,10 @@ class ReadMixin(SqlBase):
     def _finish(self, s: Session, query: Any, with_vector: bool, fmt: Format) -> Any:  # noqa: FBT001
         if fmt not in ("pandas", "arrow"):
             raise BadInput(f"format: expected 'pandas' or 'arrow', got {fmt!r}", field="format")
-        frame = read_frame(
-            s,
-            query,
-            with_vector=with_vector,
-            postgres=self._shared.postgres,
-            parse_json=fmt == "pandas",
-        )
-        return frames.to_arrow(frame) if fmt == "arrow" else frame
+        postgres = self._shared.postgres
+        if fmt == "arrow":  # straight from the cursor: no DataFrame, JSON stays text
+            return read_arrow(s, query, with_vector=with_vector, postgres=postgres)
+        return read_frame(s, query, with_vector=with_vector, postgres=postgres)
 
     def annotations(
         self,
@@ -139,7 +137,7 @@ class ReadMixin(SqlBase):
             query = sa.select(*_current_columns(with_vector))
             if image is not None:
                 image_row = self._image(s, image)
-                query = query.where(A.c.image_id == image_row.id)
+                query = query.where(*self._image_rows(s, image_row.id))
                 set_ids.append(image_row.image_set_id)
             if image_set is not None:
                 set_ids.append(self._set(s, image_set).id)
@@ -148,6 +146,26 @@ class ReadMixin(SqlBase):
                 s, query, A, set_ids, annotation_type, user, min_verifications, deleted
             )
             return self._finish(s, query, with_vector, format)
+
+    def _image_rows(self, s: Session, image_id: int) -> list[Any]:
+        """Conditions selecting the rows of one image, shaped for the fastest plan.
+
+        On SQLite the unique index (image, unique_identifier) finds an image's rows in UUID
+        order, so each row costs a random lookup in the table, and sorting by id copies them
+        all again: 4x slower than scanning the table. An image's rows are mostly contiguous
+        in id (they come in bulk), so when the id range [min, max] holds at most
+        ``_SCAN_SLACK`` times as many rows as the image, the rows are read by a range scan of
+        the table's primary key (``+image_id`` keeps SQLite off the index), in id order.
+        """
+        exact = A.c.image_id == image_id
+        if self._shared.postgres:
+            return [exact]
+        count, low, high = s.execute(
+            sa.select(sa.func.count(), sa.func.min(A.c.id), sa.func.max(A.c.id)).where(exact)
+        ).one()
+        if not count or high - low + 1 > _SCAN_SLACK * count + _SCAN_MIN:
+            return [exact]
+        return [A.c.id.between(low, high), sa.literal_column("+annotations.image_id") == image_id]
 
     def _filters(  # noqa: PLR0917 - private helper
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from exact_lab.entities import AnnotationType, Image, ImageSet, Membership, Product, Team
@@ -50,6 +51,10 @@ class Ctx:
         self.store = store
         self.frames = frames
         self._memo: dict[Any, Any] = {}
+        #: ``{scheme}://{host}{base_url}exact/api/v1/`` of the request, for absolute URLs.
+        self.api_root = ""
+        #: The server's upload folder (media files live below it).
+        self.upload_dir: Path | None = None
 
     def memo(self, key: Any, fn: Callable[[], T]) -> T:
         """Return ``fn()``, computed once per request for ``key``."""

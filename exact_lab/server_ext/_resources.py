@@ -447,31 +447,6 @@ class Verifications(Resource):
         return ser.verification_row(made), 201
 
 
-class MediaFiles(Resource):
-    """``annotations/annotation_media_files`` (JSON create: annotation, name, file)."""
-
-    path = "annotations/annotation_media_files"
-    filters: ClassVar[dict[str, Filter]] = {
-        "id": ID, "name": Filter("str", TEXT), "media_file_type": Filter("int", EXACT_IN),
-        "annotation": ID,
-    }  # fmt: skip
-
-    def rows(self, ctx: Ctx, params: Mapping[str, str]) -> list[Row]:
-        wanted = params.get("annotation")
-        if not (wanted and wanted.isdigit()):
-            raise BadInput("annotation: filter media files by annotation (?annotation=ID)")
-        return [ser.media_row(f) for f in ctx.store.media_files(as_id(wanted, "annotation"))]
-
-    def create(self, ctx: Ctx, data: Any) -> tuple[Any, int]:
-        data = _dict(data)
-        _required(data, "annotation", "name", "file")
-        made = ctx.store.add_media_file(
-            as_id(data["annotation"], "annotation"), str(data["name"]), file=str(data["file"]),
-            media_file_type=int(data.get("media_file_type", 2)),
-        )  # fmt: skip
-        return ser.media_row(made), 201
-
-
 class ImageActions(Resource):
     """``annotations/log_image_actions`` (1 OPEN, 2 CLOSED)."""
 

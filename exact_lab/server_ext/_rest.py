@@ -67,7 +67,11 @@ class _ResourceHandler(ExactHandler):
 
     def ctx(self) -> Ctx:
         """Return a fresh per-request context (call inside the executor)."""
-        return Ctx(self.store, self.state.frames)
+        ctx = Ctx(self.store, self.state.frames)
+        request = self.request
+        ctx.api_root = f"{request.protocol}://{request.host}{self.base_url}exact/api/v1/"
+        ctx.upload_dir = self.state.upload_dir
+        return ctx
 
     def on_finish(self) -> None:
         """Any write through this server makes cached annotation frames stale."""

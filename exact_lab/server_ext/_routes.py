@@ -8,6 +8,7 @@ from exact_lab.server_ext import _resources as res
 from exact_lab.server_ext._annotations import Annotations
 from exact_lab.server_ext._events import EventsHandler
 from exact_lab.server_ext._images import ImageListHandler
+from exact_lab.server_ext._media import MediaDownloadHandler, MediaFiles, MediaListHandler
 from exact_lab.server_ext._native import native_routes
 from exact_lab.server_ext._openapi import OpenApiHandler
 from exact_lab.server_ext._rest import (
@@ -24,7 +25,7 @@ __all__ = ["api_routes"]
 
 _RESOURCES: tuple[res.Resource, ...] = (
     res.Users(), res.Teams(), res.Memberships(), res.Products(), res.AnnotationTypes(),
-    res.ImageSets(), res.Images(), Annotations(), res.Verifications(), res.MediaFiles(),
+    res.ImageSets(), res.Images(), Annotations(), res.Verifications(), MediaFiles(),
     res.ImageActions(), res.ScreeningModes(), res.SetVersions(), res.Tokens(), SetTags(),
 )  # fmt: skip
 res.RESOURCES.update({r.path: r for r in _RESOURCES})
@@ -49,9 +50,18 @@ def api_routes(prefix: str) -> list[tuple[Any, ...]]:
             {"resource": annotations},
         ),
     ]
+    media = res.RESOURCES["annotations/annotation_media_files"]
+    routes.append(
+        (
+            rf"{prefix}/{media.path}/(\d{{1,18}})/download/?",
+            MediaDownloadHandler,
+            {"resource": media},
+        )
+    )
+    special = {"images/images": ImageListHandler, media.path: MediaListHandler}
     for resource in _RESOURCES:
         base = f"{prefix}/{resource.path}"
-        listing = ImageListHandler if resource.path == "images/images" else ListHandler
+        listing = special.get(resource.path, ListHandler)
         routes += [
             (rf"{base}/?", listing, {"resource": resource}),
             (rf"{base}/(\d{{1,18}})/?", DetailHandler, {"resource": resource}),

@@ -52,6 +52,7 @@ class ExactState:
     tiles: TileService
     executor: ThreadPoolExecutor
     local_user: str = ""
+    media_max_bytes: int = 32 * 1024 * 1024
     auth_ttl: float = 30.0
     permission_ttl: float = 1.0
     _granted: dict[tuple[str, int], tuple[float, Any]] = field(default_factory=dict)

@@ -60,6 +60,9 @@ class ExactLabApp(ExtensionApp):
     tile_overlap = Int(0, config=True, help="DeepZoom tile overlap (EXACT uses 1).")
     tile_cache_mb = Float(256.0, config=True, help="Size bound of the encoded-tile cache (MB).")
     workers = Int(8, config=True, help="Threads for slide reading and store calls.")
+    media_max_mb = Float(
+        32.0, config=True, help="Largest annotation media file accepted by upload (MB)."
+    )
     permission_ttl = Float(
         1.0,
         config=True,
@@ -104,6 +107,7 @@ class ExactLabApp(ExtensionApp):
             local_user=self.local_user,
             permission_ttl=self.permission_ttl,
         )
+        self.settings[SETTINGS_KEY].media_max_bytes = int(self.media_max_mb * 1024 * 1024)
         self.log.info("exact_lab %s: store %s", __version__, store_kind(self.store_url))
 
     def initialize_handlers(self) -> None:

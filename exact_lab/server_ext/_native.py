@@ -1,9 +1,12 @@
 """Native bulk endpoints: annotations as Arrow IPC streams, both ways, and version diffs.
 
 ``GET  {base}exact/api/native/images/{id}/annotations`` — the image's annotations as one Arrow
-IPC stream (the columns of :data:`exact_lab.store.COLUMNS`; ``vector`` and ``meta_data`` as
-JSON text). Query: ``bbox=x0,y0,x1,y1`` (intersecting bounding boxes), ``types=1,2``,
-``version=ID`` (the state frozen in a version), ``deleted=true|false|all``, ``vector=false``.
+IPC stream (schema :func:`exact_lab.store.frames.arrow_schema`: the columns of
+:data:`exact_lab.store.COLUMNS`, ``vector`` and ``meta_data`` as the JSON text the store holds,
+so the server never parses or re-encodes them). The stream goes out in record batches of
+:data:`BATCH_ROWS` rows, each flushed as it is written. Query: ``bbox=x0,y0,x1,y1``
+(intersecting bounding boxes), ``types=1,2``, ``version=ID`` (the state frozen in a version),
+``deleted=true|false|all``, ``vector=false``.
 
 ``POST {base}exact/api/native/annotations`` — an Arrow IPC stream of new annotations (columns
 as for ``Store.add_annotations``) → ``{"ids": [...]}`` in input order, atomically.
@@ -24,10 +27,12 @@ from exact_lab.server_ext._context import as_id, as_ids
 from exact_lab.server_ext._query import parse_bool
 from exact_lab.server_ext._tiles import parse_id
 
-__all__ = ["ARROW_STREAM", "native_routes", "table_bytes"]
+__all__ = ["ARROW_STREAM", "BATCH_ROWS", "native_routes", "stream_pieces", "table_bytes"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MAX_ARROW_BYTES = 512 * 1024 * 1024
+#: Rows per record batch of a streamed answer (about 2 MB of boxes).
+BATCH_ROWS = 10_000
 
 
 def table_bytes(table: pa.Table) -> bytes:
@@ -37,6 +42,43 @@ def table_bytes(table: pa.Table) -> bytes:
         writer.write_table(table)
     data: bytes = sink.getvalue().to_pybytes()
     return data
+
+
+class _Pieces:
+    """A write-only file for Arrow's IPC writer that keeps what it is given until taken."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush: pieces wait in memory for :meth:`take`."""
+
+    def take(self) -> bytes:
+        """Return and forget everything written so far."""
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+def stream_pieces(table: pa.Table, rows: int = BATCH_ROWS) -> Any:
+    """Yield ``table`` as consecutive pieces of one Arrow IPC stream, one per record batch.
+
+    >>> table = pa.table({"id": list(range(5))})
+    >>> data = b"".join(stream_pieces(table, rows=2))
+    >>> pa.ipc.open_stream(data).read_all().equals(table)
+    True
+    """
+    pieces = _Pieces()
+    with pa.ipc.new_stream(pa.PythonFile(pieces, mode="w"), table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=rows):
+            writer.write_batch(batch)
+            yield pieces.take()
+    yield pieces.take()  # the end-of-stream marker
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -58,11 +100,16 @@ def _deleted(text: str | None) -> bool | None:
 
 
 class _ArrowHandler(ExactHandler):
-    def write_arrow(self, table: pa.Table) -> None:
+    async def write_arrow(self, table: pa.Table) -> None:
+        """Stream ``table`` batch by batch; memory holds one serialized batch at a time."""
         self.set_header("Content-Type", ARROW_STREAM)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Row-Count", str(table.num_rows))
-        self.finish(table_bytes(table))
+        for piece in stream_pieces(table):
+            if piece:
+                self.write(piece)
+                await self.flush()
+        self.finish()
 
 
 class ImageAnnotationsArrowHandler(_ArrowHandler):
@@ -97,7 +144,7 @@ class ImageAnnotationsArrowHandler(_ArrowHandler):
             table: pa.Table = found
             return table
 
-        self.write_arrow(await self.run(work))
+        await self.write_arrow(await self.run(work))
 
 
 class AnnotationsArrowWriteHandler(_ArrowHandler):
@@ -138,7 +185,7 @@ class VersionDiffArrowHandler(_ArrowHandler):
             )
             return pa.table({"id": pa.array(ids, pa.int64()), "change": pa.array(changes)})
 
-        self.write_arrow(await self.run(work))
+        await self.write_arrow(await self.run(work))
 
 
 def native_routes(prefix: str) -> list[tuple[str, type[ExactHandler]]]:

@@ -4,7 +4,8 @@ Every test in tests/store takes ``store_factory`` (or ``world``) and so runs onc
 listed in ``BACKENDS``. A backend is a function ``(request, tmp_path_factory) -> opener`` where
 ``opener(username)`` returns a Store acting as that user, all on one database per test module.
 The ``http`` backend starts one ``exact-lab serve`` subprocess per test module on a temporary
-SQLite database and opens a RestStore per user with a token minted for that user.
+SQLite database and opens a RestStore per user with a token minted for that user;
+``http-postgresql`` (opt-in, ``EXTRA_BACKENDS``) does the same on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,10 +50,8 @@ def _free_port() -> int:
         return port
 
 
-def _http(request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> tuple[str, Opener]:
-    """``exact-lab serve`` on a fresh SQLite file; each user gets a token minted in the store."""
-    folder = tmp.mktemp("serve")
-    db_url = f"sqlite:///{folder / 'exact.sqlite'}"
+def start_server(request: pytest.FixtureRequest, folder: Path, db_url: str) -> str:
+    """Start ``exact-lab serve`` on ``db_url`` until ``request`` ends; return its exact/ URL."""
     connect(db_url, user="setup").close()  # create the schema before the server opens it
     port = _free_port()
     env = {**os.environ, "EXACT_LAB_DATA_DIR": str(folder / "data"),
@@ -82,13 +82,35 @@ def _http(request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> tuple[
                 process.kill()
                 pytest.fail((folder / "server.log").read_text()[-3000:])
             time.sleep(0.3)
+    return base
+
+
+def token_opener(db_url: str, base: str) -> Opener:
+    """An opener of RestStores on ``base``, each with a token minted in the database."""
 
     def opener(user: str) -> Store:
         with connect(db_url, user=user) as local:
             plain = local.create_token("contract-tests").plain
         return connect(base, token=plain)
 
-    return base, opener
+    return opener
+
+
+def _http(request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> tuple[str, Opener]:
+    """``exact-lab serve`` on a fresh SQLite file; each user gets a token minted in the store."""
+    folder = tmp.mktemp("serve")
+    db_url = f"sqlite:///{folder / 'exact.sqlite'}"
+    base = start_server(request, folder, db_url)
+    return base, token_opener(db_url, base)
+
+
+def _http_postgresql(
+    request: pytest.FixtureRequest, tmp: pytest.TempPathFactory
+) -> tuple[str, Opener]:
+    """``exact-lab serve`` on a fresh PostgreSQL database (opt-in: see ``EXTRA_BACKENDS``)."""
+    db_url = request.getfixturevalue("pg_url")
+    base = start_server(request, tmp.mktemp("serve"), db_url)
+    return base, token_opener(db_url, base)
 
 
 BACKENDS: dict[
@@ -100,12 +122,17 @@ BACKENDS: dict[
 }
 
 
+#: Backends a module selects explicitly with
+#: ``pytestmark = pytest.mark.parametrize("backend", [...], indirect=True)``.
+EXTRA_BACKENDS = {"http-postgresql": _http_postgresql}
+
+
 @pytest.fixture(scope="module", params=sorted(BACKENDS))
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, Opener]]:
     """(backend name, database URL, opener) for one test module."""
-    url, opener = BACKENDS[request.param](request, tmp_path_factory)
+    url, opener = {**BACKENDS, **EXTRA_BACKENDS}[request.param](request, tmp_path_factory)
     return request.param, url, opener
 
 

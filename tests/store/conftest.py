@@ -43,33 +43,35 @@ def _postgresql(request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> 
 STARTUP_LIMIT = 120  # seconds to wait for the server to listen (a wait, not an assertion)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
-def start_server(request: pytest.FixtureRequest, folder: Path, db_url: str) -> str:
-    """Start ``exact-lab serve`` on ``db_url`` until ``request`` ends; return its exact/ URL."""
-    connect(db_url, user="setup").close()  # create the schema before the server opens it
-    port = _free_port()
+def launch(folder: Path, db_url: str, port: int) -> subprocess.Popen[bytes]:
+    """Start ``exact-lab serve`` on ``db_url`` and ``port``, logging to ``folder/server.log``."""
     env = {**os.environ, "EXACT_LAB_DATA_DIR": str(folder / "data"),
            "JUPYTER_CONFIG_DIR": str(folder / "jupyter-config"),
            "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}  # fmt: skip
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exact_lab.cli", "serve", "--port", str(port),
-         "--database-url", db_url, "--upload-dir", str(folder / "uploads")],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with (folder / "server.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "exact_lab.cli", "serve", "--port", str(port),
+             "--database-url", db_url, "--upload-dir", str(folder / "uploads")],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
-    def stop() -> None:
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a server and wait for it."""
+    if process.poll() is None:
         process.terminate()
         process.wait(timeout=30)
-        log.close()
 
-    request.addfinalizer(stop)
+
+def wait_up(process: subprocess.Popen[bytes], folder: Path, port: int) -> str:
+    """Wait until the server on ``port`` answers; return its exact/ URL."""
     base = f"http://127.0.0.1:{port}/exact"
     deadline = time.monotonic() + STARTUP_LIMIT
     while True:
@@ -83,6 +85,15 @@ def start_server(request: pytest.FixtureRequest, folder: Path, db_url: str) -> s
                 pytest.fail((folder / "server.log").read_text()[-3000:])
             time.sleep(0.3)
     return base
+
+
+def start_server(request: pytest.FixtureRequest, folder: Path, db_url: str) -> str:
+    """Start ``exact-lab serve`` on ``db_url`` until ``request`` ends; return its exact/ URL."""
+    connect(db_url, user="setup").close()  # create the schema before the server opens it
+    port = free_port()
+    process = launch(folder, db_url, port)
+    request.addfinalizer(lambda: stop(process))
+    return wait_up(process, folder, port)
 
 
 def token_opener(db_url: str, base: str) -> Opener:

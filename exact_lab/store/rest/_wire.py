@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import datetime as dt
 import json
+import time
 import types
 import typing
 from typing import Any, TypeVar, Union
@@ -30,6 +31,19 @@ __all__ = ["ARROW_STREAM", "Http", "decode", "error_for", "frame_from_arrow", "w
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 TIMEOUT = 300.0
+#: Store methods that only read: safe to send again when the server could not be reached.
+READS = frozenset(
+    {
+        "user", "users", "get_user", "tokens", "teams", "team", "memberships", "products",
+        "product", "annotation_types", "annotation_type", "image_sets", "image_set", "images",
+        "image", "annotation", "annotations", "annotations_in", "history", "verifications",
+        "media_files", "media_file", "image_actions", "screening", "versions", "version", "diff",
+    }
+)  # fmt: skip
+#: Answers of a proxy or a server that is (re)starting: worth waiting for.
+RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_FOR = 30.0  # seconds a read keeps retrying before the error is raised
+RETRY_FIRST, RETRY_MAX = 0.25, 4.0  # backoff: 0.25 s, doubling, at most 4 s apart
 E = TypeVar("E")
 
 _ERRORS: dict[int, type[ExactLabError]] = {
@@ -131,23 +145,46 @@ def frame_from_arrow(table: pa.Table, *, with_vector: bool) -> pd.DataFrame:
 
 
 class Http:
-    """A keep-alive session against ``{base}/api`` that raises exact_lab's errors."""
+    """A keep-alive session against ``{base}/api`` that raises exact_lab's errors.
 
-    def __init__(self, base: str, token: str) -> None:
+    Reads (:data:`READS`) are retried with exponential backoff for up to ``retry_for``
+    seconds when the server cannot be reached or answers 502/503/504, so a restart of the
+    server or its proxy does not fail them. Writes are never sent twice: a lost answer could
+    mean the write happened.
+    """
+
+    def __init__(self, base: str, token: str, *, retry_for: float = RETRY_FOR) -> None:
         """Talk to the server at ``base`` (``http://host:port/exact``) with ``token``."""
         self.base = base.rstrip("/")
         self.token = token
+        self.retry_for = retry_for
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request below ``{base}/api/``; raise the mapped error on 4xx/5xx."""
-        try:
-            answer = self.session.request(
-                method, f"{self.base}/api/{path}", timeout=TIMEOUT, **kwargs
-            )
-        except requests.RequestException as err:
-            raise ExactLabError(f"cannot reach the exact_lab server at {self.base}: {err}") from err
+    def request(
+        self, method: str, path: str, *, retry: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """Send one request below ``{base}/api/``; raise the mapped error on 4xx/5xx.
+
+        With ``retry``, connection errors and 502/503/504 are retried (see the class).
+        """
+        deadline = time.monotonic() + (self.retry_for if retry else 0.0)
+        delay = RETRY_FIRST
+        while True:
+            try:
+                answer = self.session.request(
+                    method, f"{self.base}/api/{path}", timeout=TIMEOUT, **kwargs
+                )
+            except requests.RequestException as err:
+                if not _again(deadline, delay, err):
+                    raise ExactLabError(
+                        f"cannot reach the exact_lab server at {self.base}: {err}"
+                    ) from err
+            else:
+                if answer.status_code not in RETRY_STATUSES or not _again(deadline, delay):
+                    break
+            time.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
         if answer.status_code >= 400:  # noqa: PLR2004 - HTTP errors
             raise error_for(answer.status_code, answer.content)
         return answer
@@ -155,7 +192,8 @@ class Http:
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a store method on the server; return the decoded JSON ``result``."""
         body = {"args": wire(list(args)), "kwargs": wire(kwargs)}
-        return self.request("POST", f"native/store/{method}", json=body).json()["result"]
+        answer = self.request("POST", f"native/store/{method}", json=body, retry=method in READS)
+        return answer.json()["result"]
 
     def call_as_basic(self, username: str, password: str, method: str) -> Any:
         """Call a store method authenticated by HTTP Basic instead of the session's token."""
@@ -167,12 +205,19 @@ class Http:
     def arrow(self, method: str, *args: Any, **kwargs: Any) -> pa.Table:
         """Call a store method answering with an Arrow IPC stream."""
         body = {"args": wire(list(args)), "kwargs": wire(kwargs)}
-        answer = self.request("POST", f"native/store/{method}", json=body)
+        answer = self.request("POST", f"native/store/{method}", json=body, retry=method in READS)
         return read_arrow(answer.content)
 
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
+
+
+def _again(deadline: float, delay: float, err: BaseException | None = None) -> bool:
+    """Tell whether a failed read should be sent again after ``delay`` seconds."""
+    if err is not None and not isinstance(err, (requests.ConnectionError, requests.Timeout)):
+        return False  # a malformed request or answer: sending it again would not help
+    return time.monotonic() + delay <= deadline
 
 
 def read_arrow(data: bytes) -> pa.Table:

@@ -42,6 +42,7 @@ from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, Store, Subscrip
 from exact_lab.store.rest._events import WebSocketSubscription
 from exact_lab.store.rest._wire import (
     ARROW_STREAM,
+    RETRY_FOR,
     Http,
     arrow_bytes,
     decode,
@@ -65,9 +66,12 @@ class RestStore(Store):
         The server's exact_lab root, ``http(s)://host[:port][/base_url]exact``.
     token
         A personal access token (``pat_...``) of the acting user.
+    retry_for
+        Seconds a read keeps retrying, with exponential backoff, while the server cannot be
+        reached or answers 502/503/504 (a restart). Writes are never retried; 0 disables it.
     """
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, *, retry_for: float = RETRY_FOR) -> None:
         """Open a keep-alive session to ``url`` acting as the owner of ``token``."""
         if not token:
             raise BadInput(
@@ -76,7 +80,7 @@ class RestStore(Store):
                 field="token",
             )
         self.url = url.rstrip("/")
-        self._http = Http(self.url, token)
+        self._http = Http(self.url, token, retry_for=retry_for)
         self._subscriptions: list[Subscription] = []
         self._lock = threading.Lock()
 

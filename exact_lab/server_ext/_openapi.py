@@ -125,6 +125,30 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "responses": _responses("200", _JSON),
         }
     }
+    media = "/api/v1/annotations/annotation_media_files"
+    paths[f"{media}/"]["post"]["requestBody"]["content"] = {
+        **_JSON,
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["annotation", "file"],
+                "properties": {
+                    "annotation": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "media_file_type": {"type": "integer", "enum": [1, 2, 3, 4]},
+                    "file": _BINARY,
+                },
+            }
+        },
+    }
+    paths[f"{media}/{{id}}/download/"] = {
+        "get": {
+            "tags": ["annotation_media_files"],
+            "summary": "the uploaded file, as an attachment",
+            "parameters": [_path("id", "media file id")],
+            "responses": _responses("200", {"application/octet-stream": {"schema": _BINARY}}),
+        }
+    }
     image = "/api/v1/images/images/{id}"
     png = {"image/png": {"schema": _BINARY}}
     tile_params = [

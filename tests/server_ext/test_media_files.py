@@ -195,3 +195,13 @@ async def test_a_link_without_content(jp_fetch: Any, world: World, annotation: A
                         body={"annotation": annotation.id, "name": "x",
                               "file": "exact-lab-upload:../../etc/passwd"})  # fmt: skip
     assert forged.code == 400
+
+
+async def test_openapi_documents_uploads_and_downloads(jp_fetch: Any, world: World) -> None:
+    doc = body(await call(jp_fetch, f"{API}/openapi", headers=world.auth("max")))
+    media = "/api/v1/annotations/annotation_media_files"
+    upload_body = doc["paths"][f"{media}/"]["post"]["requestBody"]["content"]
+    assert upload_body["multipart/form-data"]["schema"]["required"] == ["annotation", "file"]
+    assert "get" in doc["paths"][f"{media}/{{id}}/download/"]
+    tags = doc["paths"]["/api/v1/images/set_tags/"]["get"]["parameters"]
+    assert {"name__contains", "imagesets"} <= {p["name"] for p in tags}

@@ -38,6 +38,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 #: Above this many annotations in the requested region the browser gets a density grid.
 DETAIL_LIMIT = 150_000
+#: EXACT's vector type of global (whole-image) labels.
+GLOBAL = 7
 
 Reply = tuple[Any, list[bytes]]
 Handler = Callable[["SlideViewer", Any, list[bytes]], Reply]
@@ -80,8 +82,23 @@ def region(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
     else:
         full = widget.store.annotations_in(image, bbox, frame=frame_arg, with_vector=True)
         meta, buffers = detail_payload(full)
-    meta.update(image=image, request=msg.get("request"))
+    meta.update(image=image, request=msg.get("request"), globals=_global_labels(widget, image))
     return meta, buffers
+
+
+def _global_labels(widget: SlideViewer, image: int) -> list[list[int]]:
+    """``[id, type, revision]`` of the image's global (whole-image) labels.
+
+    They have no place, so no region query finds them; the type picker shows them as ticks.
+    """
+    kinds = [row["id"] for row in widget.types if row["vector_type"] == GLOBAL]
+    if not kinds:
+        return []
+    frame = widget.store.annotations(image=image, annotation_type=kinds, with_vector=False)
+    return [
+        [int(i), int(t), int(r)]
+        for i, t, r in zip(frame["id"], frame["annotation_type"], frame["revision"], strict=True)
+    ]
 
 
 def _row(annotation: Any) -> dict[str, Any]:

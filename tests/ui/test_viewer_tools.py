@@ -196,6 +196,16 @@ def test_remaining_tools_edits_and_group_relabel(
     label = one_of(world, kinds["global"].id, "the global label")
     assert not label["vector"], label["vector"]
     quiet(page)
+    # it has no place on the slide: the type picker ticks it; a second click removes it
+    tick = f"{VIEWER} .elv-types button[data-type='{kinds['global'].id}']"
+    page.wait_for_selector(f"{tick}[data-global='on']")
+    page.mouse.click(*view.page(1100, 2700))
+    wait_until("the label removed", lambda: world.store.annotation(int(label["id"])).deleted)
+    page.wait_for_selector(f"{tick}[data-global='off']")
+    page.mouse.click(*view.page(1100, 2700))
+    wait_until("the label set again", lambda: len(of_type(world, kinds["global"].id)) == 1)
+    page.wait_for_selector(f"{tick}[data-global='on']")
+    quiet(page)
 
     # --- polygon, then move its second vertex with the select tool
     pick_tool(page, "polygon")
@@ -211,7 +221,9 @@ def test_remaining_tools_edits_and_group_relabel(
     )
     ident = int(polygon["id"])
     quiet(page, selected=str(ident))
-    page.click(f"{VIEWER} .elv-tools button[data-tool='select']")  # the polygon stays selected
+    page.click(f"{VIEWER} .elv-tools button[data-tool='select']")
+    page.mouse.click(*view.page(500, 1700))  # inside the polygon: selects it
+    quiet(page, selected=str(ident))
     before = vertices(world.store.annotation(ident).vector)
     drag(page, [view.page(*before[1]), view.page(900, 1300)])
     wait_until("the vertex move", lambda: world.store.annotation(ident).revision > 1)
@@ -235,6 +247,8 @@ def test_remaining_tools_edits_and_group_relabel(
     box_id = int(box["id"])
     quiet(page, selected=str(box_id))
     page.click(f"{VIEWER} .elv-tools button[data-tool='select']")
+    page.mouse.click(*view.page(1500, 1350))  # inside the box: selects it
+    quiet(page, selected=str(box_id))
     v = world.store.annotation(box_id).vector
     grip = view.page((v["x1"] + v["x2"]) / 2, (v["y1"] + v["y2"]) / 2)
     shift = (grip[0] + 30, grip[1] + 40)  # page pixels

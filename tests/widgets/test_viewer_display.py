@@ -66,3 +66,17 @@ def test_thumbnail_command_serves_the_sets_images_only(world: World) -> None:
     assert reply["error"] == "BadInput"
     assert "not in this viewer's image set" in reply["message"]
     assert buffers == []
+
+
+def test_region_answer_lists_the_images_global_labels(world: World) -> None:
+    product = world.types["tumour"].product
+    free = world.store.create_annotation_type(product, "tumour-free", vector_type=7, sort_order=9)
+    viewer = SlideViewer(world.image, store=world.store, live=False)
+    bbox = {"bbox": [0, 0, 100, 100]}
+    assert _commands.region(viewer, bbox, [])[0]["globals"] == []
+    label = world.store.add_annotation(world.image, free, None)
+    world.store.add_annotation(world.second_image, free, None)  # another image's: not listed
+    assert _commands.region(viewer, bbox, [])[0]["globals"] == [[label.id, free.id, 1]]
+    reply, _ = _commands.delete(viewer, {"items": [[label.id, 1]]}, [])
+    assert reply["ok"][0]["deleted"]
+    assert _commands.region(viewer, bbox, [])[0]["globals"] == []

@@ -148,7 +148,7 @@ export class Tools {
       const row = this.ctl.activeTypeRow();
       if (!row) return;
       if (tool === "global") {
-        this.ctl.create(null);
+        this.ctl.toggleGlobal(row.id); // a whole-image label: set it, or remove it if set
         return;
       }
       const w = row.default_width > 0 ? row.default_width : 50;

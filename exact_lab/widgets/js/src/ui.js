@@ -10,7 +10,8 @@ export const STYLE = `
   padding: 2px 7px; cursor: pointer; color: #222; }
 .exact-lab-viewer button[aria-pressed="true"] { background: #2d6cdf; color: #fff; border-color: #2d6cdf; }
 .exact-lab-viewer button:disabled { opacity: .45; cursor: default; }
-.exact-lab-viewer .elv-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
+.exact-lab-viewer .elv-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px;
+  font-size: 9px; line-height: 10px; text-align: center; color: #fff; font-weight: 700; }
 .exact-lab-viewer .elv-key { color: #888; margin-left: 4px; font-size: 11px; }
 .exact-lab-viewer button[aria-pressed="true"] .elv-key { color: #dde; }
 .exact-lab-viewer .elv-name { font-weight: 600; margin: 0 4px; }
@@ -201,6 +202,13 @@ export function buildChrome(el, model, actions) {
       key.className = "elv-key";
       key.textContent = row.key || "";
       b.append(swatch, document.createTextNode(row.name), key);
+      if (row.vector_type === 7) {
+        // a global label: ticked when the shown image carries it
+        const on = (actions.globals ? actions.globals() : []).some((g) => g[1] === row.id);
+        b.dataset.global = on ? "on" : "off";
+        b.title = `${row.name}: whole-image label, ${on ? "set" : "not set"} (Global label tool: click the slide to toggle)`;
+        if (on) swatch.textContent = "✓";
+      }
       b.setAttribute("aria-pressed", String(row.id === active));
       types.append(b);
     }

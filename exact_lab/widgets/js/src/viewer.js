@@ -32,7 +32,10 @@ function render({ model, el, experimental }) {
     setTool: (tool) => setTool(tool),
     setType: (id) => setType(id),
     home: () => goHome(),
+    globals: () => globals,
   };
+  // the shown image's global labels, [id, type, revision] (they come with each region answer)
+  let globals = [];
   const chrome = buildChrome(el, model, actions);
   const setHeight = () => {
     chrome.canvas.style.height = `${model.get("height")}px`;
@@ -126,6 +129,16 @@ function render({ model, el, experimental }) {
         await reload();
       }
     }),
+    toggleGlobal: tracked(async (type) => {
+      const set = globals.filter((row) => row[1] === type);
+      try {
+        if (set.length) await rpc("_cmd_delete", { items: set.map(([id, , revision]) => [id, revision]) });
+        else await rpc("_cmd_create", { type, points: null });
+      } catch (err) {
+        showMessage(`Not saved: ${err.message}`);
+      }
+      await reload();
+    }),
     update: tracked(async (item, changes) => {
       const msg = { id: item.id, base_revision: item.revision };
       if (changes.points) msg.points = changes.points;
@@ -167,6 +180,9 @@ function render({ model, el, experimental }) {
       if (response.kind === "density") overlay.setDensity(response, buffers);
       else overlay.setDetail(response, buffers);
       loaded = bbox;
+      globals = response.globals || [];
+      el.dataset.globals = globals.map((row) => row[1]).join(",");
+      chrome.update();
       overlay.selected = overlay.selected.filter((id) => overlay.index.has(id));
       markSelected();
       el.dataset.annotations = String(response.count);

@@ -20,6 +20,7 @@ from typing import Any
 from exact_lab.entities import Image
 from exact_lab.errors import NotFound
 from exact_lab.server_ext._framecache import FrameCache
+from exact_lab.server_ext._permits import Permits
 from exact_lab.store import Store, acting_user, connect
 from exact_lab.tiles import TileService
 
@@ -55,7 +56,7 @@ class ExactState:
     media_max_bytes: int = 32 * 1024 * 1024
     auth_ttl: float = 30.0
     permission_ttl: float = 1.0
-    _granted: dict[tuple[str, int], tuple[float, Any]] = field(default_factory=dict)
+    permits: Permits = field(default_factory=lambda: Permits(1.0))
     _root: Store | None = None
     _users: OrderedDict[str, Store] = field(default_factory=OrderedDict)
     _paths: dict[int, tuple[float, str]] = field(default_factory=dict)
@@ -86,6 +87,7 @@ class ExactState:
         state = cls(store_url, upload_dir, allowed_roots, tiles, executor)
         state.local_user = local_user or acting_user()
         state.permission_ttl = permission_ttl
+        state.permits = Permits(permission_ttl)
         return state
 
     # ------------------------------------------------------------------ stores
@@ -181,21 +183,6 @@ class ExactState:
                     return path
         raise NotFound(f"image {image_id} has no file on this server")
 
-    def granted(self, key: tuple[str, int]) -> Any:
-        """Return a permission decision made less than ``permission_ttl`` seconds ago."""
-        memo = self._granted.get(key)  # lock-free: an atomic dict read
-        if memo is not None and time.monotonic() - memo[0] < self.permission_ttl:
-            return memo[1]
-        return None
-
-    def grant(self, key: tuple[str, int], value: Any) -> None:
-        """Remember a granted permission check (``permission_ttl`` 0 disables this)."""
-        if self.permission_ttl <= 0:
-            return
-        if len(self._granted) > 65536:  # noqa: PLR2004 - bound the memo
-            self._granted.clear()
-        self._granted[key] = (time.monotonic(), value)
-
     def _remember(self, image_id: int, path: str) -> None:
         with self._lock:
             if len(self._paths) > 65536:  # noqa: PLR2004 - bound the memo
@@ -206,6 +193,7 @@ class ExactState:
         """Stop the executor, close slides and stores."""
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.frames.close()
+        self.permits.close()
         self.tiles.close()
         with self._lock:
             root, self._root = self._root, None

@@ -4,11 +4,18 @@ Every request checks that the user may see the image (outsiders get 404 and no b
 reads pixels in the executor. Tiles and thumbnails carry a strong ETag derived from the image's
 checksum and the tile address, so a browser revalidates with ``If-None-Match`` and gets 304
 without any pixel work.
+
+Tiles have a fast path that stays on the event loop: when the user's permission for the image
+was granted moments ago (:mod:`exact_lab.server_ext._permits`, dropped by the change feed when
+access changes) and the tile needs neither disk nor pixel work (an encoded-tile cache hit, or a
+pass-through JPEG that the operating system holds in memory), the answer goes out without a
+thread hop. Anything else (first check, cold disk, re-encoding, any error) goes to the executor.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +29,7 @@ from exact_lab.tiles import Tile
 __all__ = [
     "DziHandler",
     "GetPatchHandler",
+    "Grant",
     "SlideInformationHandler",
     "ThumbnailHandler",
     "TileHandler",
@@ -73,6 +81,25 @@ def scrub_file_names(message: str, image: Image, path: str) -> str:
     return message
 
 
+@dataclass(frozen=True)
+class Grant:
+    """A granted check: the user may see ``image``, whose file is ``path``.
+
+    ``stem`` hashes the image's id and checksum once; tile ETags append the tile address to it.
+    """
+
+    image: Image
+    path: str
+    stem: str
+
+    @classmethod
+    def of(cls, image: Image, path: str) -> Grant:
+        """Return the grant of ``image`` (as the user read it) stored at ``path``."""
+        stamp = image.checksum or image.created_at.isoformat()
+        stem = hashlib.sha1(f"{image.id}/{stamp}".encode()).hexdigest()[:20]  # noqa: S324
+        return cls(image, path, stem)
+
+
 class _SlideHandler(ExactHandler):
     """Resolve an image the user may see to its file (in the executor)."""
 
@@ -89,28 +116,37 @@ class _SlideHandler(ExactHandler):
 
     async def image_and_path(self, image_id: str) -> tuple[Image, str]:
         ident = parse_id(image_id)
+        grant = self.granted(ident)
+        if grant is None:
+            grant = await self.run(self.lookup, ident)
+        return grant.image, grant.path
 
-        return await self.run(self.lookup, ident)
+    def granted(self, ident: int) -> Grant | None:
+        """Return the user's recent grant for image ``ident`` (lock-free, on the event loop)."""
+        grant: Grant | None = self.state.permits.get(self.exact_username, ident)
+        if grant is not None:
+            self._slide = grant.image, grant.path
+        return grant
 
-    def lookup(self, ident: int) -> tuple[Image, str]:
+    def lookup(self, ident: int) -> Grant:
         """Read the image as the user (the permission check) and find its file (blocking).
 
-        A granted check is reused for ``ExactLabApp.permission_ttl`` seconds (default 1) per
-        user and image, so a viewer's burst of tiles costs one database read; refusals are
-        never reused.
+        A grant is reused for ``ExactLabApp.permission_ttl`` seconds per user and image, or
+        until the change feed reports a change of access; refusals are never reused.
         """
+        grant = self.granted(ident)
+        if grant is not None:
+            return grant
         state = self.state
-        key = (self.exact_username, ident)
-        granted: tuple[Image, str] | None = state.granted(key)
-        if granted is not None:
-            self._slide = granted
-            return granted
+        permits = state.permits
+        permits.watch(state.root)
+        generation = permits.generation  # read before the check: see Permits.put
         store = self.store
         image = store.image(ident)
-        found = image, state.image_path(store, image)
-        state.grant(key, found)
-        self._slide = found
-        return found
+        grant = Grant.of(image, state.image_path(store, image))
+        permits.put(self.exact_username, ident, grant, generation)
+        self._slide = grant.image, grant.path
+        return grant
 
     def etag(self, image: Image, *parts: Any) -> str:
         """Return the strong ETag of a resource of ``image``."""
@@ -152,21 +188,34 @@ class TileHandler(_SlideHandler):
     async def get(  # noqa: PLR0917 - one per URL part
         self, image_id: str, z: str, frame: str, level: str, col: str, row: str, fmt: str
     ) -> None:
-        """Answer with the tile's bytes."""
+        """Answer with the tile's bytes (on the event loop when that needs no waiting)."""
         index = frame_index(z, frame)
         ident, lvl, c, r = parse_id(image_id), int(level), int(col), int(row)
         tiles = self.state.tiles
-        address = (index, tiles.tile_size, tiles.overlap, lvl, c, r, fmt)
+        address = f"{index}-{tiles.tile_size}-{tiles.overlap}-{lvl}-{c}-{r}-{fmt}"
         known = self.request.headers.get("If-None-Match", "")
+        grant = self.granted(ident)
+        if grant is not None:  # fast path: no thread hop
+            etag = f'"{grant.stem}-{address}"'
+            if etag in known:
+                self._answer(etag, None)
+                return
+            tile = tiles.tile_nowait(grant.path, lvl, c, r, frame=index, image_format=fmt)
+            if tile is not None:
+                self._answer(etag, tile)
+                return
 
         def work() -> tuple[str, Tile | None]:  # one executor hop: check, then pixels
-            image, path = self.lookup(ident)
-            etag = self.etag(image, "tile", *address)
+            found = self.lookup(ident)
+            etag = f'"{found.stem}-{address}"'
             if etag in known:
                 return etag, None
-            return etag, tiles.tile(path, lvl, c, r, frame=index, image_format=fmt)
+            return etag, tiles.tile(found.path, lvl, c, r, frame=index, image_format=fmt)
 
-        etag, tile = await self.run(work)
+        self._answer(*await self.run(work))
+
+    def _answer(self, etag: str, tile: Tile | None) -> None:
+        """Finish with the tile, or with 304 when ``tile`` is None (the client's is current)."""
         self.set_header("ETag", etag)
         self.set_header("Cache-Control", CACHE_CONTROL)
         if tile is None:

@@ -68,7 +68,9 @@ class ExactLabApp(ExtensionApp):
         config=True,
         help=(
             "Seconds a granted tile permission check (user may see image) is reused; refusals "
-            "are never reused. 0 checks the store on every tile request."
+            "are never reused, and grants are dropped at once when the change feed reports a "
+            "membership, team, image set, image or user change. 0 checks the store on every "
+            "tile request."
         ),
     )
     local_user = Unicode(

@@ -138,6 +138,10 @@ class HandleLRU(Generic[V]):
             self._close(old)
         return handle
 
+    def peek(self, key: Hashable) -> V | None:
+        """Return the open handle for ``key`` without opening it (lock-free), else ``None``."""
+        return self._items.get(key)
+
     def discard(self, key: Hashable) -> None:
         """Close and forget the handle for ``key`` (for example after a read error)."""
         with self._lock:

@@ -99,9 +99,20 @@ class SlideTiles:
         return self._raw[frame]
 
     def passthrough_bytes(
-        self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int
+        self,
+        grid: DeepZoomGrid,
+        level: int,
+        col: int,
+        row: int,
+        frame: int,
+        *,
+        nowait: bool = False,
     ) -> bytes | None:
-        """Return the stored JPEG for this DeepZoom tile when the grids align, else ``None``."""
+        """Return the stored JPEG for this DeepZoom tile when the grids align, else ``None``.
+
+        ``nowait=True``: raise :class:`BlockingIOError` rather than touch the disk (the raw
+        reader is not open yet, or the bytes are not in the operating system's memory).
+        """
         if grid.overlap != 0:
             return None
         dims = grid.level_dimensions[level]
@@ -109,13 +120,15 @@ class SlideTiles:
             slide_level = self.slide.level_dimensions.index(dims)
         except ValueError:
             return None
+        if nowait and frame not in self._raw:
+            raise BlockingIOError("the raw tile reader is not open yet")
         raw = self.raw(frame)
         if raw is None or raw.level_tile_size(slide_level) != grid.tile_size:
             return None
         _, _, w, h = grid.tile_bounds(level, col, row)
         if w != grid.tile_size or h != grid.tile_size:
             return None  # partial edge tile: the stored one is padded
-        return raw.get(slide_level, col, row)
+        return raw.get(slide_level, col, row, nowait=nowait)
 
     def stitched(
         self, grid: DeepZoomGrid, level: int, col: int, row: int, frame: int

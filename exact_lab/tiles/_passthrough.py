@@ -29,7 +29,10 @@ from pathlib import Path
 
 import tifffile
 
-__all__ = ["RawTiles"]
+__all__ = ["NOWAIT", "RawTiles"]
+
+#: Reads that never wait for the disk (Linux ``preadv2`` with ``RWF_NOWAIT``) are available.
+NOWAIT = hasattr(os, "preadv") and hasattr(os, "RWF_NOWAIT")
 
 _JPEG = 7
 _PHOTOMETRIC_RGB = 2
@@ -92,10 +95,13 @@ class RawTiles:
         entry = self._levels[level] if 0 <= level < len(self._levels) else None
         return entry.page if entry else None
 
-    def get(self, level: int, col: int, row: int) -> bytes | None:
+    def get(self, level: int, col: int, row: int, *, nowait: bool = False) -> bytes | None:
         """Return stored tile ``(col, row)`` of slide ``level`` as a JPEG file, or ``None``.
 
         ``None`` means: not available raw (unsupported level, sparse tile, outside the grid).
+        With ``nowait=True`` the bytes are read only if the operating system has them in memory
+        (``RWF_NOWAIT``); otherwise :class:`BlockingIOError` is raised and nothing waited for
+        the disk, so an event loop may call this and fall back to a thread.
         """
         entry = self._levels[level] if 0 <= level < len(self._levels) else None
         if entry is None or not (0 <= col < entry.tiles_across and 0 <= row < entry.tiles_down):
@@ -104,10 +110,19 @@ class RawTiles:
         offset, count = entry.offsets[index], entry.byte_counts[index]
         if count < 4:  # noqa: PLR2004 - sparse (missing) tile
             return None
-        data = self._read(offset, count)
+        data = self._read_nowait(offset, count) if nowait else self._read(offset, count)
         if len(data) != count or data[:2] != b"\xff\xd8":
             return None
         return entry.prefix + data[2:]
+
+    def _read_nowait(self, offset: int, count: int) -> bytes:
+        if not NOWAIT:
+            raise BlockingIOError("non-blocking file reads are not available here")
+        buffer = bytearray(count)
+        got = os.preadv(self._fd, [buffer], offset, os.RWF_NOWAIT)  # EAGAIN: BlockingIOError
+        if got != count:  # only part of it is in memory
+            raise BlockingIOError(f"{got} of {count} bytes are in memory")
+        return bytes(buffer)
 
     def _read(self, offset: int, count: int) -> bytes:
         if hasattr(os, "pread"):

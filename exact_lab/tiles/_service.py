@@ -29,7 +29,7 @@ from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
-from exact_lab.errors import SlideReadError
+from exact_lab.errors import ExactLabError, SlideReadError
 
 from ._cache import ByteLRU, HandleLRU
 from ._deepzoom import SlideTiles, Tile
@@ -186,6 +186,47 @@ class TileService:
         if not tile.passthrough:
             self.tiles_cache.put(key, tile.data)
         return tile
+
+    def tile_nowait(
+        self,
+        path: StrPath,
+        level: int,
+        col: int,
+        row: int,
+        *,
+        frame: int = 0,
+        image_format: str = "jpeg",
+    ) -> Tile | None:
+        """Return the tile only if that needs no disk access and no pixel work, else ``None``.
+
+        For an event loop: a tile qualifies when its slide is open, its path was checked less
+        than :attr:`CHECK_TTL` seconds ago, and it is either in the encoded-tile cache or a
+        pass-through JPEG whose bytes the operating system holds in memory. ``None`` also
+        covers every error: :meth:`tile`, called from a thread, then does the work or raises
+        the error that names the cause.
+        """
+        memo = self._checked.get(path)
+        if memo is None or time.monotonic() - memo[0] >= self.CHECK_TTL:
+            return None
+        tiles = self.slides.peek(memo[2])
+        if tiles is None:
+            return None
+        try:
+            name = normalise_format(image_format)
+            key = (str(tiles.slide.path), frame, self.tile_size, self.overlap, level, col, row,
+                   name, self.quality)  # fmt: skip
+            cached = self.tiles_cache.get(key)
+            if cached is not None:
+                return Tile(cached, f"image/{name}", cached=True)
+            if name != "jpeg":
+                return None
+            tiles.slide.check_frame(frame)
+            grid = tiles.grid(self.tile_size, self.overlap)
+            grid.check_tile(level, col, row)
+            data = tiles.passthrough_bytes(grid, level, col, row, frame, nowait=True)
+        except (ExactLabError, OSError):  # BlockingIOError included: a thread will do it
+            return None
+        return None if data is None else Tile(data, "image/jpeg", passthrough=True)
 
     def slide_information(
         self, path: StrPath, *, tile_size: int | None = None, overlap: int | None = None

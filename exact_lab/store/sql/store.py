@@ -117,6 +117,18 @@ class SqlStore(
             if self._visible(change, set_id):
                 callback(change)
 
+        return self._add_subscriber(deliver)
+
+    def subscribe_unfiltered(self, callback: Callable[[Change], None]) -> Subscription:
+        """Call ``callback(change)`` for every committed change, whoever may see it.
+
+        For a server's own caches (permission checks): a member removed from a team can no
+        longer see the change that removed them, yet the server must forget their grants.
+        Changes carry kinds and ids, never annotation content.
+        """
+        return self._add_subscriber(callback)
+
+    def _add_subscriber(self, deliver: Callable[[Change], None]) -> Subscription:
         shared = self._shared
         with shared.lock:
             handle = shared.bus.add(deliver)

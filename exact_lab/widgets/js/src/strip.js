@@ -1,7 +1,8 @@
 // The thumbnail strip of an image set: one small picture per image, the shown one highlighted,
 // a click shows another. Thumbnails come from the server extension's thumbnail endpoint when the
 // tiles come over HTTP, else from the kernel over the widget channel (one request at a time, so
-// a long set does not queue ahead of tiles and annotations).
+// a long set does not queue ahead of tiles and annotations). Only thumbnails scrolled into view
+// are asked for, so a set of a thousand images costs what the visible ones cost.
 import { joinUrl, serverBaseUrl } from "./base_url.js";
 
 const SIZE = 96;
@@ -14,6 +15,9 @@ export class ThumbStrip {
     this.kind = null; // "http" | "comm", known after the first slide opened
     this.urls = []; // blob URLs to revoke
     this.generation = 0;
+    this.queue = []; // [id, img, item] waiting for the widget channel
+    this.fetching = false;
+    this.observer = null;
     this.el = document.createElement("div");
     this.el.className = "elv-strip";
     this.el.setAttribute("role", "listbox");
@@ -31,7 +35,18 @@ export class ThumbStrip {
     const images = this.model.get("images") || [];
     this.el.replaceChildren();
     this.el.style.display = images.length > 1 ? "" : "none";
-    const pending = [];
+    this.queue = [];
+    if (this.observer) this.observer.disconnect();
+    const wanted = new Map(); // item -> load()
+    this.observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting || !wanted.has(entry.target)) continue;
+        const load = wanted.get(entry.target);
+        wanted.delete(entry.target);
+        this.observer.unobserve(entry.target);
+        load();
+      }
+    }, { root: this.el, rootMargin: "0px 300px" });
     images.forEach((row, index) => {
       const item = document.createElement("button");
       item.type = "button";
@@ -56,29 +71,43 @@ export class ThumbStrip {
       item.append(img, label);
       item.addEventListener("click", () => this.onPick(index));
       this.el.append(item);
-      if (this.kind === "http") {
-        img.src = joinUrl(serverBaseUrl(), `exact/api/v1/images/images/${row.id}/thumbnail/?size=${SIZE}`);
-      } else {
-        pending.push([row.id, img, item]);
-      }
+      wanted.set(item, () => {
+        if (this.kind === "http") {
+          img.src = joinUrl(serverBaseUrl(), `exact/api/v1/images/images/${row.id}/thumbnail/?size=${SIZE}`);
+        } else {
+          this.queue.push([row.id, img, item, generation]);
+          this.fetchOverChannel();
+        }
+      });
+      this.observer.observe(item);
     });
     this.update();
-    if (pending.length) this.fetchOverChannel(pending, generation);
   }
 
-  async fetchOverChannel(pending, generation) {
-    for (const [id, img, item] of pending) {
-      if (generation !== this.generation) return;
-      try {
-        const { buffers } = await this.rpc("_cmd_thumbnail", { image: id, size: SIZE });
-        if (generation !== this.generation) return;
-        const url = URL.createObjectURL(new Blob([buffers[0]], { type: "image/png" }));
-        this.urls.push(url);
-        img.src = url;
-      } catch (err) {
-        item.dataset.loaded = "error";
-        item.title = `${item.title}: ${err.message}`;
+  // One kernel request at a time; a rebuilt strip (new generation) drops what is left.
+  async fetchOverChannel() {
+    if (this.fetching) return;
+    this.fetching = true;
+    try {
+      while (this.queue.length) {
+        const [id, img, item, generation] = this.queue.shift();
+        if (generation === this.generation) await this.fetchOne(id, img, item, generation);
       }
+    } finally {
+      this.fetching = false;
+    }
+  }
+
+  async fetchOne(id, img, item, generation) {
+    try {
+      const { buffers } = await this.rpc("_cmd_thumbnail", { image: id, size: SIZE });
+      if (generation !== this.generation) return;
+      const url = URL.createObjectURL(new Blob([buffers[0]], { type: "image/png" }));
+      this.urls.push(url);
+      img.src = url;
+    } catch (err) {
+      item.dataset.loaded = "error";
+      item.title = `${item.title}: ${err.message}`;
     }
   }
 
@@ -102,6 +131,7 @@ export class ThumbStrip {
 
   destroy() {
     this.generation += 1;
+    if (this.observer) this.observer.disconnect();
     this.revoke();
     this.el.remove();
   }

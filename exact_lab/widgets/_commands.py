@@ -18,6 +18,7 @@ from anywidget.experimental import command
 from exact_lab.errors import BadInput, Conflict, ExactLabError
 from exact_lab.widgets._columns import density_payload, detail_payload, points_vector
 from exact_lab.widgets._edits import describe
+from exact_lab.widgets._region import region_rows
 
 if TYPE_CHECKING:
     from exact_lab.widgets.viewer import SlideViewer
@@ -75,12 +76,13 @@ def region(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
     bbox = (x0, y0, x1, y1)
     frame = int(msg.get("frame", widget.frame))
     frame_arg = frame if widget.image is not None and widget.image.frames > 1 else None
-    light = widget.store.annotations_in(image, bbox, frame=frame_arg, with_vector=False)
+    size = (widget.image.width, widget.image.height) if widget.image is not None else (0, 0)
+    light = region_rows(widget.store, image, bbox, size=size, frame=frame_arg, with_vector=False)
     limit = int(msg.get("limit", DETAIL_LIMIT))
     if len(light) > limit:
         meta, buffers = density_payload(light, bbox)
     else:
-        full = widget.store.annotations_in(image, bbox, frame=frame_arg, with_vector=True)
+        full = region_rows(widget.store, image, bbox, size=size, frame=frame_arg, with_vector=True)
         meta, buffers = detail_payload(full)
     meta.update(image=image, request=msg.get("request"), globals=_global_labels(widget, image))
     return meta, buffers

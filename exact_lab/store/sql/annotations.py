@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from exact_lab.entities import Annotation, Revision
 from exact_lab.errors import BadInput, Conflict
 from exact_lab.store.abstract import Ref, ref
-from exact_lab.store.sql import bulk, convert
+from exact_lab.store.sql import bulk, convert, grid
 from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.sql.feed import MAX_IDS
@@ -96,27 +97,19 @@ class AnnotationWriteMixin(SqlBase):
                     "unique_identifier: an annotation with this identifier exists on the image "
                     f"already; use upsert_annotation to overwrite it ({getattr(err, 'orig', err)})"
                 ) from None
+            set_column = batch.columns["image_set_id"]
+            id_array = np.asarray(ids)
             for set_id, count in batch.image_sets.items():
-                subset = [
-                    i
-                    for i, sid in zip(ids, batch.columns["image_set_id"], strict=True)
-                    if sid == set_id
-                ]
-                image_ids = {
-                    img
-                    for img, sid in zip(
-                        batch.columns["image_id"], batch.columns["image_set_id"], strict=True
-                    )
-                    if sid == set_id
-                }
+                mine = set_column == set_id
+                image_ids = np.unique(batch.columns["image_id"][mine]).tolist()
                 self._emit(
                     s,
                     "annotation",
                     "created",
-                    team=images[next(iter(image_ids))].team_id,
+                    team=images[image_ids[0]].team_id,
                     image_set=set_id,
-                    image=next(iter(image_ids)) if len(image_ids) == 1 else None,
-                    ids=subset if count <= MAX_IDS else (),
+                    image=image_ids[0] if len(image_ids) == 1 else None,
+                    ids=id_array[mine].tolist() if count <= MAX_IDS else (),
                     count=count,
                     position=position,
                 )
@@ -158,6 +151,7 @@ class AnnotationWriteMixin(SqlBase):
             )
             out["vector"] = vector
             out["x_min"], out["y_min"], out["x_max"], out["y_max"] = box or (None,) * 4
+            out["cell"] = None if box is None else grid.cell_key(*box)
             if isinstance(vector, dict) and "frame" in vector:
                 out["frame"] = vector["frame"]
         if "description" in changes:

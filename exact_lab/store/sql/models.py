@@ -2,8 +2,9 @@
 
 Constraint and index names follow a naming convention so that migrations can address them on
 every backend (SQLite migrations use ``batch_alter_table``). JSON columns are JSONB on PostgreSQL.
-The spatial index (GiST on PostgreSQL, an R*Tree on SQLite) is created by migration 0002 and is
-not part of this metadata.
+On PostgreSQL the viewport uses the B-tree ``ix_annotations_set_image_cell`` on grid cells
+(migration 0005, see :mod:`exact_lab.store.sql.grid`); SQLite's R*Tree, kept in step by
+triggers (migrations 0002/0003), is not part of this metadata.
 
 ``annotations`` and ``annotation_revisions`` carry no foreign keys on purpose: PostgreSQL checks a
 foreign key with one query per inserted row, which made bulk COPY several times slower. The
@@ -193,10 +194,14 @@ class AnnotationRow(_StateMixin, Base):
     """
 
     __tablename__ = "annotations"
-    __table_args__ = (sa.UniqueConstraint("image_id", "unique_identifier"),)
+    __table_args__ = (
+        sa.UniqueConstraint("image_id", "unique_identifier"),
+        # reads by set, by image and (PostgreSQL) the viewport's grid cells (migration 0005)
+        sa.Index("ix_annotations_set_image_cell", "image_set_id", "image_id", "cell"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     image_id: Mapped[int] = mapped_column()
-    image_set_id: Mapped[int] = mapped_column(index=True)
+    image_set_id: Mapped[int] = mapped_column()
     unique_identifier: Mapped[str] = mapped_column(sa.String(64))
     user_id: Mapped[int | None] = mapped_column()
     last_editor_id: Mapped[int | None] = mapped_column()
@@ -206,6 +211,8 @@ class AnnotationRow(_StateMixin, Base):
     position: Mapped[int] = mapped_column(sa.BigInteger)
     action: Mapped[str] = mapped_column(sa.String(8), default="create")
     verified_count: Mapped[int] = mapped_column(default=0)
+    #: grid cell of the bounding box (:func:`exact_lab.store.sql.grid.cell_key`), NULL without one
+    cell: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class RevisionRow(_StateMixin, Base):

@@ -2,9 +2,11 @@
 
 Viewers ask for "everything intersecting this window" many times a second, so this path avoids
 SQL compilation and ORM row handling: a fixed statement per backend, bound parameters, and the
-rows turned into the documented DataFrame column by column. PostgreSQL answers with the GiST
-index on ``box(point(x_min, y_min), point(x_max, y_max))``; SQLite with the banded integer
-R*Tree ``annotations_rtree`` (migration 0003), refined with exact comparisons.
+rows turned into the documented DataFrame column by column. PostgreSQL answers with the
+B-tree on ``(image_set_id, image_id, cell)``, probing the grid cells the window touches
+(:mod:`exact_lab.store.sql.grid`; a window needing more than ``grid.MAX_CELLS`` cells scans the
+image's rows instead); SQLite with the banded integer R*Tree ``annotations_rtree`` (migration
+0003). Both are refined with exact comparisons on the bounding-box columns.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from exact_lab.store import frames
+from exact_lab.store.sql import grid
 
 _SELECT = (
     "SELECT {t}id, {t}image_id, {t}image_set_id, {t}annotation_type_id, {vector}{t}frame, "
@@ -24,10 +27,13 @@ _SELECT = (
     "{t}meta_data, {t}user_id, {t}last_editor_id, {t}time, {t}last_edit_time, {t}deleted, "
     "{t}concealed, {t}blurred, {t}revision, {t}verified_count "
 )
+# the set id leads the index: one init-plan lookup finds it
 _PG_WHERE = (
-    "WHERE image_id = %(image)s AND box(point(x_min, y_min), point(x_max, y_max)) && "
-    "box(point(%(x0)s, %(y0)s), point(%(x1)s, %(y1)s))"
+    "WHERE image_set_id = (SELECT image_set_id FROM images WHERE id = %(image)s) "
+    "AND image_id = %(image)s{cells} AND x_max >= %(x0)s AND x_min <= %(x1)s "
+    "AND y_max >= %(y0)s AND y_min <= %(y1)s"
 )
+_PG_CELLS = " AND cell = ANY(%(cells)s::int8[])"
 # CROSS JOIN makes SQLite walk the R*Tree first (else it may scan the image's rows by image_id)
 _SQLITE_FROM = "FROM annotations_rtree AS r CROSS JOIN annotations AS a ON a.id = r.id "
 _SQLITE_WHERE = (
@@ -68,8 +74,12 @@ def viewport_frame(
     mark = "%({})s" if postgres else ":{}"
     t = "" if postgres else "a."
     sql = _SELECT.format(vector=f"{t}vector, " if with_vector else "", t=t)
-    sql += ("FROM annotations " + _PG_WHERE) if postgres else (_SQLITE_FROM + _SQLITE_WHERE)
-    if not postgres:
+    if postgres:
+        cells = grid.window_cells(bbox)
+        sql += "FROM annotations " + _PG_WHERE.format(cells="" if cells is None else _PG_CELLS)
+        params["cells"] = cells
+    else:
+        sql += _SQLITE_FROM + _SQLITE_WHERE
         params.update(rtree_window(image, bbox))
     if types is not None:
         names = [f"t{i}" for i in range(len(types))]

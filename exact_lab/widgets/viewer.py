@@ -258,6 +258,17 @@ class SlideViewer(anywidget.AnyWidget):
     def _check_filter(self, proposal: dict[str, Any]) -> float:
         return check_filter(proposal["trait"].name, proposal["value"])
 
+    @traitlets.validate("frame")
+    def _check_frame(self, proposal: dict[str, Any]) -> int:
+        frame = int(proposal["value"])
+        count = max(1, self._image.frames) if self._image is not None else 1
+        if not 1 <= frame <= count:
+            raise traitlets.TraitError(
+                f"frame: {frame} is outside 1 to {count} (frames count from 1; "
+                f"this image has {count} frame{'s' if count > 1 else ''})"
+            )
+        return frame
+
     @traitlets.validate("tool")
     def _check_tool(self, proposal: dict[str, Any]) -> str:
         return check_tool(str(proposal["value"]))

@@ -80,3 +80,11 @@ def test_region_answer_lists_the_images_global_labels(world: World) -> None:
     reply, _ = _commands.delete(viewer, {"items": [[label.id, 1]]}, [])
     assert reply["ok"][0]["deleted"]
     assert _commands.region(viewer, bbox, [])[0]["globals"] == []
+
+
+def test_frame_outside_the_image_is_refused(world: World) -> None:
+    viewer = SlideViewer(world.image, store=world.store, live=False)
+    with pytest.raises(traitlets.TraitError, match="frame: 2 is outside 1 to 1"):
+        viewer.frame = 2
+    assert viewer.frame == 1
+    assert viewer.dzi_url.endswith("/1/1/tile/")

@@ -7,7 +7,10 @@ JPEG TIFF (256 px tiles, generated once under .cache/bench):
   tile, DeepZoom grid 256/0 so stored JPEG tiles pass through undecoded, ETag, executor;
 - ``exact_lab 254/1``: the extension on EXACT's grid (254/1), so every tile is re-encoded;
 - ``tornado+openslide``: the peer — a minimal tornado app, ``DeepZoomGenerator(254, 1)`` plus
-  PIL JPEG (quality 90) in a 6-thread executor, no auth, no cache.
+  PIL JPEG (quality 90) in a 6-thread executor, no auth, no cache;
+- ``tornado, fixed bytes``: the ceiling — a bare tornado handler answering every tile URL with
+  one stored JPEG tile held in memory (no auth, no file, no thread). No server that reads
+  tiles in Python on this machine can be faster with this client.
 
 Each server first serves 12 warm-up tiles (opening the slide, starting threads, checking the
 token). The client keeps 6 requests in flight (tornado's async HTTP client) and asks each server for
@@ -65,12 +68,20 @@ class Tile(web.RequestHandler):
         self.set_header("Content-Type", "image/jpeg")
         self.finish(data)
 
+class Fixed(web.RequestHandler):
+    def get(self, level, col, row):
+        self.set_header("Content-Type", "image/jpeg")
+        self.finish(FIXED)
+
 class Ready(web.RequestHandler):
     def get(self):
         self.finish("ok")
 
+FIXED = render(dz.level_count - 1, 3, 3)
+
 async def main():
-    routes = [(r"/tile/(\\d+)/(\\d+)_(\\d+)\\.jpeg", Tile), (r"/ready", Ready)]
+    routes = [(r"/tile/(\\d+)/(\\d+)_(\\d+)\\.jpeg", Tile), (r"/ready", Ready),
+              (r"/fixed/(\\d+)/(\\d+)_(\\d+)\\.jpeg", Fixed)]
     web.Application(routes).listen(int(sys.argv[1]), "127.0.0.1")
     await asyncio.Event().wait()
 
@@ -98,10 +109,13 @@ def addresses(size: int, tile: int, count: int, seed: int) -> list[tuple[int, in
     return random.Random(seed).sample(tiles, count)
 
 
-async def fetch_all(urls: list[str], headers: dict[str, str]) -> tuple[float, list[float]]:
+async def fetch_all(
+    urls: list[str], headers: dict[str, str], sizes: list[int] | None = None
+) -> tuple[float, list[float]]:
     client = AsyncHTTPClient(force_instance=True, max_clients=INFLIGHT)
     queue = list(reversed(urls))
     latencies: list[float] = []
+    sizes = [] if sizes is None else sizes
 
     async def worker() -> None:
         while queue:
@@ -109,6 +123,7 @@ async def fetch_all(urls: list[str], headers: dict[str, str]) -> tuple[float, li
             start = time.perf_counter()
             response = await client.fetch(HTTPRequest(url, headers=headers, request_timeout=120))
             latencies.append(time.perf_counter() - start)
+            sizes.append(len(response.body))
             assert response.code == 200, url
             assert response.body[:2] == b"\xff\xd8", url  # a JPEG
 
@@ -145,6 +160,7 @@ def main() -> None:
     port = free_port()
     env = {**os.environ}
     results: dict[str, list[tuple[float, list[float]]]] = {}
+    sizes: dict[str, list[int]] = {}
     with (
         exact_lab_server(url, folder, [slide.parent]) as fast,
         exact_lab_server(
@@ -175,6 +191,11 @@ def main() -> None:
                 254,
                 0,
             ),
+            "tornado, fixed bytes (ceiling)": (
+                lambda a: f"{peer}/fixed/{a[0]}/{a[1]}_{a[2]}.jpeg",
+                254,
+                0,
+            ),
         }
         for make, _tile, needs_auth in sides.values():  # warm up: open the slide, threads, auth
             warm = [(math.ceil(math.log2(args.size)) - 3, c, r) for c in range(4) for r in range(3)]
@@ -184,8 +205,9 @@ def main() -> None:
             for name in order:
                 make, tile, needs_auth = sides[name]
                 tiles = addresses(args.size, tile, args.tiles, seed=1000 * round_no + tile)
+                got = sizes.setdefault(name, [])
                 wall, lat = asyncio.run(
-                    fetch_all([make(a) for a in tiles], auth if needs_auth else {})
+                    fetch_all([make(a) for a in tiles], auth if needs_auth else {}, got)
                 )
                 results.setdefault(name, []).append((wall, lat))
                 print(f"round {round_no + 1}: {name}: {args.tiles / wall:.0f} tiles/s", flush=True)
@@ -198,13 +220,17 @@ def main() -> None:
         f"slide {args.size}² (medians)"
     )
     print()
-    print("| server | tiles/s | p50 ms | p95 ms | vs peer |")
-    print("|---|---:|---:|---:|---:|")
+    print("| server | tiles/s | p50 ms | p95 ms | vs peer | KB/tile |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, runs in results.items():
         rate = statistics.median(args.tiles / w for w, _ in runs)
         p50 = statistics.median(pct(lat, 0.5) for _, lat in runs) * 1000
         p95 = statistics.median(pct(lat, 0.95) for _, lat in runs) * 1000
-        print(f"| {name} | {rate:.0f} | {p50:.1f} | {p95:.1f} | {rate / peer_rate:.2f}× |")
+        size = statistics.mean(sizes[name]) / 1024
+        print(
+            f"| {name} | {rate:.0f} | {p50:.1f} | {p95:.1f} | {rate / peer_rate:.2f}× "
+            f"| {size:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -81,3 +81,22 @@ async def test_annotation_changes_keep_grants(
     world.stores["max"].wait_for_feed()
     assert state.permits.generation == generation
     assert state.permits.get("max", world.image.id) is not None
+
+
+async def test_tiles_are_counted_in_jupyter_metrics(jp_fetch: Any, world: World) -> None:
+    """Tile successes skip the access log line but still count in the request metric."""
+    from prometheus_client import REGISTRY
+
+    def count(status: int) -> float:
+        labels = {"method": "GET", "handler": "exact_lab.server_ext._tiles.TileHandler",
+                  "status_code": str(status)}  # fmt: skip
+        return REGISTRY.get_sample_value("http_request_duration_seconds_count", labels) or 0.0
+
+    before_ok, before_refused = count(200), count(404)
+    for suffix in ("11/0_0.jpeg", "11/1_0.jpeg", "11/2_0.jpeg"):
+        assert (
+            await call(jp_fetch, tile_url(world, suffix), headers=world.auth("max"))
+        ).code == 200
+    assert (await call(jp_fetch, tile_url(world), headers=world.auth("eve"))).code == 404
+    assert count(200) == before_ok + 3
+    assert count(404) == before_refused + 1

@@ -167,6 +167,16 @@ def test_filters_strip_and_frames_in_jupyterlab(
         page.wait_for_timeout(300)
         assert np.abs(grab(page, clip) - before).mean() < 0.5
         assert page.is_disabled(f"{VIEWER} .elv-filter-reset")
+        # a focused slider keeps its arrow keys (they do not pan the slide)
+        page.focus(f"{VIEWER} input.elv-gamma")
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_selector(f"{VIEWER}[data-filter='on']")
+        page.wait_for_timeout(300)
+        assert page.input_value(f"{VIEWER} input.elv-gamma") == "0.96"
+        assert np.abs(grab(page, clip) - expected(before, 0.0, 1.0, 0.96))[~box].mean() < 3
+        page.click(f"{VIEWER} .elv-filter-reset")
+        page.wait_for_selector(f"{VIEWER}[data-filter='off']")
 
         # --- the thumbnail strip: three pictures from the extension, the shown one highlighted
         thumbs = page.locator(f"{VIEWER} .elv-thumb")

@@ -67,6 +67,15 @@ export function ensureStyle() {
   document.head.appendChild(style);
 }
 
+// Keys a focused slider uses itself: they must not reach the viewer's key map (pan, frames).
+const SLIDER_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"]);
+
+function keepSliderKeys(input) {
+  input.addEventListener("keydown", (event) => {
+    if (SLIDER_KEYS.has(event.key)) event.stopPropagation();
+  });
+}
+
 function button(label, title, onClick) {
   const b = document.createElement("button");
   b.type = "button";
@@ -109,6 +118,7 @@ export function buildChrome(el, model, actions) {
     model.set("frame", Number(frame.value));
     model.save_changes();
   });
+  keepSliderKeys(frame);
   frames.append(frame, frameLabel);
 
   const tools = document.createElement("div");
@@ -141,6 +151,7 @@ export function buildChrome(el, model, actions) {
       model.set(trait, Number(input.value));
       model.save_changes();
     });
+    keepSliderKeys(input);
     wrap.append(document.createTextNode(label), input, out);
     sliders.set(trait, [input, out]);
     filters.append(wrap);

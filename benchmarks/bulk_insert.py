@@ -4,13 +4,21 @@ The ORM peer inserts the same rows (same table, same indexes) with SQLAlchemy OR
 smaller N and is extrapolated per row to 1M, as stated in the output. On PostgreSQL a third line
 is the floor: the same call into a fresh database whose annotation table has no index at all (no
 primary key, no unique key, no viewport index), i.e. what heap, WAL and the client cost alone.
+
+Wall times depend on what else the machine runs, so for PostgreSQL the CPU seconds are printed
+too: the client's (this process) and the server's (every process listed in
+``pg_stat_activity``, background writers included, read from ``/proc`` when the server runs on
+this machine).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
+import time
 import uuid
+from pathlib import Path
 
 import sqlalchemy as sa
 from _common import backend_name, boxes, database, timed, workspace
@@ -58,17 +66,43 @@ def orm_add_all(store, image, kind, frame) -> None:
         session.commit()
 
 
+def cpu_seconds(store) -> tuple[float, float | None]:
+    """CPU seconds used so far by this process and by the server's processes (None: unknown)."""
+    with store.engine.connect() as conn:
+        pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity")).scalars().all()
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return time.process_time(), None
+    return time.process_time(), total
+
+
+def timed_cpu(store, fn) -> tuple[float, str]:
+    """Wall seconds of ``fn()`` and a note of the client and server CPU seconds it took."""
+    client0, server0 = cpu_seconds(store)
+    wall = timed(fn)
+    client1, server1 = cpu_seconds(store)
+    server = "?" if server0 is None or server1 is None else f"{server1 - server0:.2f}"
+    return wall, f"CPU: client {client1 - client0:.2f} s, server {server} s"
+
+
 def main() -> None:
     with database() as url:
         store, kind, _, image = workspace(url)
         frame = boxes(image.id, kind.id, N)
-        ours = timed(lambda: store.add_annotations(frame))
+        if backend_name(url) == "PostgreSQL":
+            ours, cpu = timed_cpu(store, lambda: store.add_annotations(frame))
+        else:
+            ours, cpu = timed(lambda: store.add_annotations(frame)), ""
         orm_frame = boxes(image.id, kind.id, ORM_N, seed=1)
         orm = timed(lambda: orm_add_all(store, image, kind, orm_frame))
         orm_per_row = orm / ORM_N
         ours_per_row = ours / N
         print(f"backend: {backend_name(url)}")
-        print(f"Store.add_annotations: {N:,} rows in {ours:.2f} s ({N / ours:,.0f} rows/s)")
+        print(f"Store.add_annotations: {N:,} rows in {ours:.2f} s ({N / ours:,.0f} rows/s) {cpu}")
         print(
             f"ORM add_all: {ORM_N:,} rows in {orm:.2f} s ({ORM_N / orm:,.0f} rows/s), "
             f"extrapolated to {N:,}: {orm_per_row * N:.1f} s"
@@ -82,10 +116,10 @@ def main() -> None:
                 for statement in INDEX_FREE:
                     conn.execute(sa.text(statement))
             same = boxes(image.id, kind.id, N)  # the same rows (same seed), this database's ids
-            floor = timed(lambda: store.add_annotations(same))
+            floor, cpu = timed_cpu(store, lambda: store.add_annotations(same))
             print(
                 f"floor, same call into an index-free table: {floor:.2f} s "
-                f"({N / floor:,.0f} rows/s); index upkeep is {ours - floor:.2f} s of ours"
+                f"({N / floor:,.0f} rows/s) {cpu}; index upkeep is {ours - floor:.2f} s of ours"
             )
             store.close()
 

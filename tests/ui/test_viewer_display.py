@@ -25,6 +25,8 @@ from tests.widgets.world import World, add_slide, make_world
 
 #: Grey level of each plane of the generated z-stack (frames 1, 2, 3).
 PLANES = (40, 128, 220)
+#: Images in the long set that proves the strip asks only for the thumbnails in view.
+LONG_SET = 40
 #: The box drawn from this process before the page opens: level-0 corners, colour #00C853.
 BOX = (400, 500, 1400, 1500)
 GREEN = (0x00, 0xC8, 0x53)
@@ -45,6 +47,11 @@ def world(
     planes = np.stack([np.full((400, 600), grey, np.uint8) for grey in PLANES])
     tifffile.imwrite(slides / "zstack.tif", planes, photometric="minisblack")
     built.stack = add_slide(built.store, built.image_set, slides / "zstack.tif")  # type: ignore[attr-defined]
+    team = built.store.image_set(built.image_set.id).team
+    long_set = built.store.create_image_set(team, "Long series")
+    for _ in range(LONG_SET):
+        add_slide(built.store, long_set, slides / "zstack.tif")
+    built.long_set = long_set  # type: ignore[attr-defined]
     x0, y0, x1, y1 = BOX
     built.store.add_annotation(
         built.image, built.types["mitotic figure"], {"x1": x0, "y1": y0, "x2": x1, "y2": y1}
@@ -57,6 +64,8 @@ def world(
 def root(tmp_path_factory: pytest.TempPathFactory, world: World) -> Path:
     folder = tmp_path_factory.mktemp("display-root")
     notebook(folder / "alice.ipynb", viewer_cell("alice", f"store.image({world.image.id})"))
+    long_set = world.long_set  # type: ignore[attr-defined]
+    notebook(folder / "long.ipynb", viewer_cell("alice", f"store.image_set({long_set.id})"))
     return folder
 
 
@@ -251,5 +260,24 @@ def test_strip_and_filters_in_voila(
         page.locator(f"{VIEWER} input.elv-frame").fill("2")
         assert abs(frame_grey(page, frames, 2) - PLANES[1]) < 6
         screenshot(page, "viewer-voila-frame2")
+
+        # --- a long set: only the thumbnails in (or near) view are asked for
+        page.goto(voila.url("voila/render/long.ipynb"))
+        page.wait_for_selector(f"{VIEWER}[data-state='open'][data-fully-loaded='true']")
+        thumbs = page.locator(f"{VIEWER} .elv-thumb")
+        assert thumbs.count() == LONG_SET
+        page.wait_for_selector(f"{VIEWER} .elv-thumb[data-index='0'][data-loaded='true']")
+        page.wait_for_timeout(1500)  # time for any extra (wrong) requests to land
+        loaded = page.locator(f"{VIEWER} .elv-thumb[data-loaded='true']").count()
+        assert 0 < loaded < LONG_SET / 2, loaded
+        assert thumbs.last.get_attribute("data-loaded") is None
+        thumbs.last.scroll_into_view_if_needed()
+        page.wait_for_selector(
+            f"{VIEWER} .elv-thumb[data-index='{LONG_SET - 1}'][data-loaded='true']"
+        )
+        thumbs.last.click()
+        open_image(page, int(thumbs.last.get_attribute("data-image") or 0))
+        assert f"({LONG_SET}/{LONG_SET})" in page.inner_text(f"{VIEWER} .elv-name")
+        screenshot(page, "viewer-voila-long-set")
     finally:
         voila.stop()

@@ -65,20 +65,24 @@ def points_vector(points: Sequence[float], frame: int | None = None) -> dict[str
     return vector
 
 
-#: Key pairs of the first vertices: a looked-up name is cheaper than a formatted one, per point.
-_KEYS = tuple((f"x{i}", f"y{i}") for i in range(1, 257))
+#: The keys of a vector of n vertices in EXACT's order (x1, y1, ..., xn, yn), for n < 257.
+_ORDER = tuple(
+    tuple(key for i in range(1, n + 1) for key in (f"x{i}", f"y{i}")) for n in range(257)
+)
 
 
 def _flat(vector: Any) -> list[Any]:
-    """:func:`vector_points` without the float conversion (numpy converts all at once)."""
+    """:func:`vector_points` without the float conversion (numpy converts all at once).
+
+    A vector whose keys are exactly x1, y1, ... in order (as the store writes them) is read by
+    its values alone; any other goes through :func:`vector_points`.
+    """
     if not isinstance(vector, dict):
         return []
-    out: list[Any] = []
-    for kx, ky in _KEYS:
-        if kx not in vector or ky not in vector:
-            return out
-        out += (vector[kx], vector[ky])
-    return vector_points(vector)  # more than 256 vertices: the general path
+    n = len(vector) // 2
+    if n < len(_ORDER) and tuple(vector) == _ORDER[n] and len(vector) == 2 * n:
+        return list(vector.values())
+    return vector_points(vector)
 
 
 def _int32(values: Any) -> bytes:

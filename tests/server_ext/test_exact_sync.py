@@ -21,16 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image as PILImage
 
 from exact_lab.store import connect
 
 exact_sync = pytest.importorskip("exact_sync")
 
+from exact_sync.v1.api.annotation_media_files_api import AnnotationMediaFilesApi  # noqa: E402
 from exact_sync.v1.api.annotation_types_api import AnnotationTypesApi  # noqa: E402
 from exact_sync.v1.api.annotations_api import AnnotationsApi  # noqa: E402
 from exact_sync.v1.api.image_sets_api import ImageSetsApi  # noqa: E402
 from exact_sync.v1.api.images_api import ImagesApi  # noqa: E402
 from exact_sync.v1.api.products_api import ProductsApi  # noqa: E402
+from exact_sync.v1.api.set_tags_api import SetTagsApi  # noqa: E402
 from exact_sync.v1.api.teams_api import TeamsApi  # noqa: E402
 from exact_sync.v1.api.users_api import UsersApi  # noqa: E402
 from exact_sync.v1.api_client import ApiClient  # noqa: E402
@@ -40,6 +43,7 @@ from exact_sync.v1.models import (  # noqa: E402
     AnnotationType,
     ImageSet,
     Product,
+    SetTag,
     Team,
 )
 from exact_sync.v1.rest import ApiException  # noqa: E402
@@ -212,3 +216,42 @@ def test_exact_sync_bearer_token(served: dict[str, Any]) -> None:
     cfg.token = served["token"]
     users = UsersApi(ApiClient(cfg)).list_users()
     assert [u.username for u in users.results][:1] == ["ann"]
+
+
+def test_exact_sync_set_tags_and_media_files(served: dict[str, Any], tmp_path: Path) -> None:
+    api = client(served)
+    team = TeamsApi(api).create_team(body=Team(name="Tagging"))
+    product = ProductsApi(api).create_product(body=Product(name="Cells", team=team.id))
+    kind = AnnotationTypesApi(api).create_annotation_type(
+        body=AnnotationType(name="cell", product=product.id, vector_type=1)
+    )
+    sets = ImageSetsApi(api)
+    image_set = sets.create_image_set(body=ImageSet(name="Tagged", team=team.id,
+                                                    product_set=[product.id]))  # fmt: skip
+    tags = SetTagsApi(api)
+    tag = tags.create_set_tag(body=SetTag(name="her2", imagesets=[image_set.id]))
+    assert (tag.name, tag.imagesets) == ("her2", [image_set.id])
+    listed = tags.list_set_tags(name="her2")
+    assert [t.id for t in listed.results] == [tag.id]
+    assert sets.retrieve_image_set(image_set.id).set_tags == [tag.id]
+    tags.destroy_set_tag(tag.id)
+    assert tags.list_set_tags(name="her2").count == 0
+
+    with connect(served["url"], user="ann") as store:  # an image without a slide file
+        image = store.add_image(image_set.id, f"img-{uuid.uuid4().hex[:6]}", width=100, height=100)
+    made = AnnotationsApi(api).create_annotation(body=Annotation(
+        annotation_type=kind.id, image=image.id, unique_identifier=str(uuid.uuid4()),
+        vector={"x1": 1, "y1": 1, "x2": 9, "y2": 9}))  # fmt: skip
+    picture = tmp_path / "cell.png"
+    PILImage.new("RGB", (8, 8), (10, 200, 10)).save(picture)
+    media = AnnotationMediaFilesApi(api)
+    media.create_annotation_media_file(name="close-up", media_file_type=2, file=str(picture),
+                                       annotation=made.id)  # fmt: skip
+    files = media.list_annotation_media_files(annotation=made.id)
+    assert [f.name for f in files.results] == ["close-up"]
+    download = urllib.request.Request(files.results[0].file, headers=api.default_headers)
+    download.add_header("Authorization", api.configuration.get_basic_auth_token())
+    with urllib.request.urlopen(download) as answer:
+        assert answer.read() == picture.read_bytes()
+    media.destroy_annotation_media_file(files.results[0].id)
+    assert media.list_annotation_media_files(annotation=made.id).count == 0

@@ -153,7 +153,10 @@ class ExactHandler(ExtensionHandlerMixin, JupyterHandler):
             owner = remembered or await self.run(self._token_user, password)
             if owner == username:
                 return owner
-        return await self.run(self._password_user, username, password)
+        loop = IOLoop.current()
+        return await loop.run_in_executor(
+            state.login_executor, self._password_user, username, password
+        )
 
     def _password_user(self, username: str, password: str) -> str | None:
         try:

@@ -62,6 +62,11 @@ class ExactState:
     _paths: dict[int, tuple[float, str]] = field(default_factory=dict)
     _tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
     frames: FrameCache = field(default_factory=FrameCache)
+    #: Password checks (scrypt, tens of ms each) run here, apart from tiles and REST work, so a
+    #: flood of guessed passwords slows down logins only.
+    login_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="exact-login")
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -192,6 +197,7 @@ class ExactState:
     def close(self) -> None:
         """Stop the executor, close slides and stores."""
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.login_executor.shutdown(wait=False, cancel_futures=True)
         self.frames.close()
         self.permits.close()
         self.tiles.close()

@@ -2,14 +2,15 @@
 
 Every row is checked before anything is written, so a rejected batch leaves the store unchanged.
 Bounding-box input (``x_min, y_min, x_max, y_max``) is validated with numpy, without a Python
-loop; ``vector`` dicts are checked one by one. Ids are allocated up front in input order (one
+loop; ``vector`` dicts are checked one by one. Ids are allocated up front (one
 ``nextval`` range on PostgreSQL; under SQLite's write lock, ``max(id) + 1``) and the whole batch
 shares one history position, so the rows go out in one stream and no revision rows are written
 (the history holds only superseded states).
 
-On PostgreSQL the stream is built column-wise by :mod:`exact_lab.store.sql.pgcopy` and the rows
-go out sorted by their grid cell (:mod:`exact_lab.store.sql.grid`): the viewport index then
-grows at a few places instead of everywhere, and a viewport's hits share a few heap pages.
+On PostgreSQL the stream is built column-wise by :mod:`exact_lab.store.sql.pgcopy`. On both
+backends the rows are stored, and numbered, in (set, image, grid cell) order
+(:mod:`exact_lab.store.sql.grid`): every index grows at its right edge like an append, and a
+viewport's hits share a few pages.
 Generated unique identifiers are time-ordered UUIDs (version 7 layout), so the unique index on
 ``(image_id, unique_identifier)`` grows at its right edge instead of at random pages.
 """
@@ -359,8 +360,8 @@ def _allocate(s: Session, n: int, postgres: bool) -> np.ndarray:  # noqa: FBT001
 def write(s: Session, batch: Prepared, *, user_id: int, position: int, postgres: bool) -> list[int]:
     """Insert a prepared batch as annotations at history ``position``; return their ids.
 
-    The ids come back in input order (row i got ``ids[i]``). On PostgreSQL they increase in
-    storage order (set, image, grid cell), not necessarily in input order.
+    The ids come back in input order (row i got ``ids[i]``); they increase in storage order
+    (set, image, grid cell), not necessarily in input order.
     """
     ids = _allocate(s, batch.n, postgres)
     now = dt.datetime.now(dt.timezone.utc)
@@ -478,21 +479,30 @@ def _text_fields(
     return fixed, varying
 
 
+def _storage_order(c: dict[str, Any], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the rows' grid cells, which rows have a box, and the order to store them in.
+
+    Rows are stored in (set, image, cell) order and take their ids (and generated identifiers)
+    in that order, so ``ids`` is renumbered in place: every index then grows at its right edge
+    like an append, and a viewport's hits share a few pages.
+    """
+    boxes = [np.asarray(c[name], dtype=np.float64) for name in BBOX]
+    has_box = ~np.isnan(boxes[0])
+    cells = np.zeros(len(has_box), dtype=np.int64)
+    if has_box.any():
+        cells[has_box] = grid.cell_keys(*(b[has_box] for b in boxes))
+    no_cell = np.where(has_box, cells, np.iinfo(np.int64).max)
+    order = np.lexsort((no_cell, c["image_id"], c["image_set_id"]))
+    ids[order] = np.sort(ids)
+    return cells, has_box, order
+
+
 def _write_postgres(
     raw: Any, batch: Prepared, ids: np.ndarray, *, user_id: int, position: int, now: dt.datetime
 ) -> None:
     c = batch.columns
     boxes = [c[name] for name in BBOX]
-    has_box = ~np.isnan(boxes[0])
-    cells = np.zeros(batch.n, dtype=np.int64)
-    if has_box.any():
-        cells[has_box] = grid.cell_keys(*(b[has_box] for b in boxes))
-    # Rows are stored in (set, image, cell) order and take their ids (and generated
-    # identifiers) in that order: every index then grows at its right edge like an append,
-    # and a viewport's hits share a few heap pages.
-    no_cell = np.where(has_box, cells, np.iinfo(np.int64).max)
-    order = np.lexsort((no_cell, c["image_id"], c["image_set_id"]))
-    ids[order] = np.sort(ids)
+    cells, has_box, order = _storage_order(c, ids)
     stamp = pgcopy.micros(now)
     fixed = [
         pgcopy.Fixed("id", ">i8", ids[order]),
@@ -540,27 +550,29 @@ def _write_sqlite(
 ) -> None:
     c = batch.columns
     n = batch.n
-    boxes = [np.asarray(c[name], dtype=np.float64) for name in BBOX]
-    has_box = ~np.isnan(boxes[0])
-    cells: list[int | None] = [None] * n
-    if has_box.any():
-        keys = grid.cell_keys(*(b[has_box] for b in boxes))
-        for i, key in zip(np.flatnonzero(has_box).tolist(), keys.tolist(), strict=True):
-            cells[i] = key
+    cells, has_box, order = _storage_order(c, ids)
+    flags = has_box[order].tolist()
+
+    def listed(values: Any) -> list[Any]:
+        return values[order].tolist() if isinstance(values, np.ndarray) else _take(values, order)
+
     uids = c["unique_identifier"]
     data: dict[str, list[Any]] = {
-        "id": ids.tolist(),
-        "image_id": c["image_id"].tolist(),
-        "image_set_id": c["image_set_id"].tolist(),
-        "annotation_type_id": c["annotation_type_id"].tolist(),
-        "frame": c["frame"].tolist(),
-        "unique_identifier": new_uuids(n, now).astype(str).tolist() if uids is None else uids,
-        "description": c["description"] if c["description"] is not None else [""] * n,
-        "meta_data": c["meta_data"] if c["meta_data"] is not None else [None] * n,
-        "vector": c["vector"] if c["vector"] is not None else box_vector_texts(c),
-        "concealed": c["concealed"].tolist(),
-        "blurred": c["blurred"].tolist(),
-        "cell": cells,
+        "id": listed(ids),
+        "image_id": listed(c["image_id"]),
+        "image_set_id": listed(c["image_set_id"]),
+        "annotation_type_id": listed(c["annotation_type_id"]),
+        "frame": listed(c["frame"]),
+        # generated identifiers ascend in storage order, like on PostgreSQL
+        "unique_identifier": new_uuids(n, now).astype(str).tolist()
+        if uids is None
+        else listed(uids),
+        "description": [""] * n if c["description"] is None else listed(c["description"]),
+        "meta_data": [None] * n if c["meta_data"] is None else listed(c["meta_data"]),
+        "vector": listed(box_vector_texts(c) if c["vector"] is None else c["vector"]),
+        "concealed": listed(c["concealed"]),
+        "blurred": listed(c["blurred"]),
+        "cell": [k if ok else None for k, ok in zip(listed(cells), flags, strict=True)],
         "user_id": [user_id] * n,
         "last_editor_id": [user_id] * n,
         "time": [now.replace(tzinfo=None).isoformat(sep=" ")] * n,
@@ -571,8 +583,9 @@ def _write_sqlite(
         "position": [position] * n,
     }
     data["last_edit_time"] = data["time"]
-    for name, values in zip(BBOX, boxes, strict=True):
-        data[name] = [None if np.isnan(v) else v for v in values.tolist()]
+    for name in BBOX:
+        values = listed(np.asarray(c[name], dtype=np.float64))
+        data[name] = [v if ok else None for v, ok in zip(values, flags, strict=True)]
     columns = tuple(data)
     marks = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO annotations ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608

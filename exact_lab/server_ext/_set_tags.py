@@ -45,6 +45,13 @@ def _row(name: str, sets: list[int]) -> Row:
     return {"id": tag_id(name), "name": name, "imagesets": sorted(sets)}
 
 
+def _tag_name(value: Any) -> str:
+    name = check_name(value, "name", max_length=MAX_TAG)
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):  # noqa: PLR2004 - control characters
+        raise BadInput("name: a tag name has no control characters", field="name")
+    return name
+
+
 def _no_sets() -> BadInput:
     return BadInput(
         "imagesets: exact_lab keeps tags on image sets, so a tag needs at least one "
@@ -79,7 +86,7 @@ class SetTags(Resource):
     def create(self, ctx: Ctx, data: Any) -> tuple[Any, int]:
         if not isinstance(data, dict):
             raise BadInput("expected a JSON object {'name': ..., 'imagesets': [...]}")
-        name = check_name(data.get("name"), "name", max_length=MAX_TAG)
+        name = _tag_name(data.get("name"))
         sets = as_ids(data.get("imagesets", []), "imagesets")
         if not sets:
             raise _no_sets()
@@ -92,7 +99,7 @@ class SetTags(Resource):
         current = self.row(ctx, ident)
         name = current["name"]
         if "name" in data:
-            name = check_name(data["name"], "name", max_length=MAX_TAG)
+            name = _tag_name(data["name"])
         sets = set(current["imagesets"])
         if "imagesets" in data:
             sets = set(as_ids(data["imagesets"], "imagesets"))

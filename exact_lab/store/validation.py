@@ -162,6 +162,7 @@ def check_name(value: Any, field: str = "name", *, max_length: int = MAX_NAME) -
         raise BadInput(f"{field}: expected a non-empty string, got {value!r}", field=field)
     if len(value) > max_length:
         raise BadInput(f"{field}: at most {max_length} characters, got {len(value)}", field=field)
+    _no_nul(value, field)
     return value.strip()
 
 
@@ -173,7 +174,24 @@ def check_text(value: Any, field: str, *, max_length: int = MAX_DESCRIPTION) -> 
         raise BadInput(f"{field}: expected a string, got {type(value).__name__}", field=field)
     if len(value) > max_length:
         raise BadInput(f"{field}: at most {max_length} characters, got {len(value)}", field=field)
+    _no_nul(value, field)
     return value
+
+
+def _no_nul(value: str, field: str) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it on every backend alike."""
+    if "\x00" in value:
+        raise BadInput(f"{field}: remove the NUL character (\\x00) from the text", field=field)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def check_meta(value: Any, field: str = "meta_data") -> Any:
@@ -188,6 +206,8 @@ def check_meta(value: Any, field: str = "meta_data") -> Any:
         raise BadInput(
             f"{field}: {len(text)} bytes of JSON exceed the limit of {MAX_META_BYTES}", field=field
         )
+    if "\\u0000" in text and _has_nul(value):  # PostgreSQL's jsonb refuses NUL in strings
+        raise BadInput(f"{field}: remove the NUL characters (\\u0000) from the JSON", field=field)
     return json.loads(text)
 
 

@@ -40,6 +40,8 @@ def test_every_refusal_reads_the_same(world: World) -> None:
         _refused(world.outsider, f"nobody-{world.suffix}", "admin's passphrase"),  # unknown user
         _refused(world.outsider, world.member.user.username, "whatever it is"),  # no password set
         _refused(world.outsider, admin_name.upper(), "admin's passphrase"),  # names are exact
+        _refused(world.outsider, "nul\x00byte", "admin's passphrase"),  # PostgreSQL refuses NUL
+        _refused(world.outsider, "x" * 5000, "admin's passphrase"),
     }
     assert messages == {BAD}
 

@@ -20,6 +20,7 @@ from exact_lab.store.validation import check_name
 
 TOKEN_PREFIX = "pat_"  # noqa: S105 - the public token prefix, not a secret
 BAD_LOGIN = "Invalid username/password."
+MAX_USERNAME = 200  # the users.username column
 
 
 def _digest(secret: str) -> str:
@@ -151,6 +152,9 @@ class PeopleMixin(SqlBase):
     def authenticate_password(self, username: str, password: str) -> User:
         """Return the active user ``username`` if ``password`` is theirs, else PermissionDenied."""
         if not isinstance(username, str) or not isinstance(password, str):
+            raise PermissionDenied(BAD_LOGIN)
+        if "\x00" in username or len(username) > MAX_USERNAME:  # PostgreSQL refuses NUL
+            dummy_verify(password)
             raise PermissionDenied(BAD_LOGIN)
         with self._tx() as s:
             row = s.scalar(sa.select(m.UserRow).where(m.UserRow.username == username))

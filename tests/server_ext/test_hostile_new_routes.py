@@ -38,6 +38,7 @@ async def test_no_500_on_hostile_requests(jp_fetch: Any, world: World) -> None:
         ("GET", f"{API}/images/set_tags/99999999999999/", None),
         ("PATCH", f"{API}/images/image_sets/{sid}/", {"set_tags": "x"}),
         ("PATCH", f"{API}/images/image_sets/{sid}/", {"set_tags": [None]}),
+        ("PATCH", f"{API}/images/image_sets/{sid}/", {"tags": ["nul\x00"]}),
         ("POST", rpc, {"args": ["ann"]}),
         ("POST", rpc, {"args": ["ann", 12345678]}),
         ("POST", rpc, {"args": ["ann", None]}),

@@ -148,8 +148,13 @@ class CatalogMixin(SqlBase):
                     value, key, max_length=10_000 if key == "description" else 200
                 )
             elif key == "tags":
-                if isinstance(value, str) or not all(isinstance(t, str) and t for t in value):
-                    raise BadInput("tags: expected a list of non-empty strings", field="tags")
+                if isinstance(value, str) or not all(
+                    isinstance(t, str) and t and "\x00" not in t for t in value
+                ):
+                    raise BadInput(
+                        "tags: expected a list of non-empty strings without NUL characters",
+                        field="tags",
+                    )
                 out[key] = sorted(set(value))
             elif key == "products":
                 ids = [ref(p, "products") for p in value]

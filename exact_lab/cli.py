@@ -108,7 +108,8 @@ def _add_serve(commands: Any) -> None:
         description=(
             "Start a Jupyter server running only exact_lab's extension: tiles and the "
             "EXACT-compatible REST API under {base_url}exact/. Clients authenticate with "
-            "personal access tokens (`exact-lab token create`)."
+            "personal access tokens (`exact-lab token create`) or HTTP Basic with a password "
+            "(`exact-lab user set-password`)."
         ),
     )
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")

@@ -86,18 +86,22 @@ function render({ model, el, experimental }) {
   let regionSeq = 0;
   let loaded = null; // bbox of the loaded annotations, null: must load
   const showMessage = (text) => save({ message: text });
-  // Edits in flight (each a kernel command plus the reload after it), shown as data-pending so
-  // that tests and tools can wait for a quiet viewer; the selection as data-selected.
+  // Edits and annotation reloads in flight, shown as data-pending so that tests and tools can
+  // wait for a quiet viewer; the selection as data-selected. Reloads count too: an edit's own
+  // reload can be overtaken by one the change feed asked for, and until that one lands the
+  // overlay still holds the shapes as they were before the edit.
   let pending = 0;
   el.dataset.pending = "0";
-  const tracked = (fn) => async (...args) => {
-    pending += 1;
+  const busy = (delta) => {
+    pending += delta;
     el.dataset.pending = String(pending);
+  };
+  const tracked = (fn) => async (...args) => {
+    busy(1);
     try {
       return await fn(...args);
     } finally {
-      pending -= 1;
-      el.dataset.pending = String(pending);
+      busy(-1);
     }
   };
   const markSelected = () => {
@@ -184,6 +188,7 @@ function render({ model, el, experimental }) {
     const bbox = visibleBbox(0.5);
     const seq = ++regionSeq;
     inflight = { seq, view, again: false };
+    busy(1);
     try {
       const { response, buffers } = await rpc("_cmd_region", { bbox, frame: model.get("frame"), request: seq });
       if (seq !== regionSeq || response.image !== (model.get("image_info") || {}).id) return;
@@ -202,6 +207,7 @@ function render({ model, el, experimental }) {
     } catch (err) {
       showMessage(`Annotations not loaded: ${err.message}`);
     } finally {
+      busy(-1);
       if (inflight && inflight.seq === seq) {
         const again = inflight.again && !sameView(inflight.view, visibleBbox(0));
         inflight = null;

@@ -177,8 +177,10 @@ class Http:
                 )
             except requests.RequestException as err:
                 if not _again(deadline, delay, err):
+                    waited = f" (retried for {self.retry_for:g} s)" if retry else ""
                     raise ExactLabError(
-                        f"cannot reach the exact_lab server at {self.base}: {err}"
+                        f"cannot reach the exact_lab server at {self.base}{waited}: {err}; "
+                        "check that it runs and the URL is right"
                     ) from err
             else:
                 if answer.status_code not in RETRY_STATUSES or not _again(deadline, delay):

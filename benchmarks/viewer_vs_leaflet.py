@@ -101,6 +101,7 @@ class Result:
     kernel_ms: float | None  # cell start -> widget object built (kernel side)
     frames: list[float]  # pan frame intervals, ms
     note: str = ""
+    gave_up_ms: float | None = None  # not drawn yet this long after the cell started
 
 
 # ---------------------------------------------------------------------------------- data
@@ -301,7 +302,7 @@ def measure(
             time.sleep(0.25)
         if first is None:
             why = crashed[0] if crashed else f"not drawn within {limit:.0f} s"
-            return Result(None, kernel_ms, [], why)
+            return Result(None, kernel_ms, [], why, time.time() * 1000 - stamps["start"])
         page.wait_for_timeout(2000)  # tiles and the first region settle before the pan
         if case.name == "polygons":
             SHOTS.mkdir(parents=True, exist_ok=True)
@@ -311,11 +312,13 @@ def measure(
         frames = pan(page, widget)
         return Result(float(first) - stamps["start"], kernel_ms, frames)
     except Exception as err:  # noqa: BLE001 - the peer may hang the tab: report, go on
-        kernel = None
+        kernel = waited = None
         if stamp.exists():
             s = json.loads(stamp.read_text())
             kernel = s["built"] - s["start"]
-        return Result(None, kernel, [], crashed[0] if crashed else f"{type(err).__name__}: {err}")
+            waited = time.time() * 1000 - s["start"]
+        why = crashed[0] if crashed else f"{type(err).__name__}: {str(err).splitlines()[0]}"
+        return Result(None, kernel, [], f"not drawn; the session failed: {why}", waited)
     finally:
         with contextlib.suppress(Exception):  # a crashed context may refuse to close
             context.close()
@@ -335,7 +338,7 @@ def fmt_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
-def report(cases: list[Case], results: dict[tuple[str, str], Result], limit: float) -> None:
+def report(cases: list[Case], results: dict[tuple[str, str], Result]) -> None:
     print(f"\nload average at the end: {loadavg()}")
     print(
         f"{'case':<18}{'widget':<13}{'first frame ms':>15}{'kernel ms':>11}"
@@ -357,9 +360,11 @@ def report(cases: list[Case], results: dict[tuple[str, str], Result], limit: flo
         if ours is None or peer is None or ours.first_ms is None:
             continue
         if peer.first_ms is None:
+            waited = peer.gave_up_ms or 0.0
             print(
-                f"{case.label}: first frame > {limit * 1000 / ours.first_ms:.0f}x faster "
-                f"(ipyleaflet: {peer.note}); no pan figure for the peer"
+                f"{case.label}: first frame > {waited / ours.first_ms:.0f}x faster (ipyleaflet had "
+                f"drawn nothing {waited / 1000:.0f} s after the cell started: {peer.note}); "
+                "no pan figure for the peer"
             )
             continue
         first = peer.first_ms / ours.first_ms
@@ -409,7 +414,7 @@ def main() -> None:
             print(f"the browser session ended: {type(err).__name__}: {err}")
         finally:
             server.stop()
-        report(cases, results, args.limit)
+        report(cases, results)
     finally:
         if args.keep:
             print(f"workspace kept in {folder}")

@@ -220,3 +220,34 @@ def test_global_annotations_have_no_vector(world: World) -> None:
     assert a.vector is None
     with pytest.raises(BadInput, match="global"):
         world.member.add_annotation(world.image, glob, box(1, 1))
+
+
+def test_bulk_rows_of_every_shape_round_trip(world: World) -> None:
+    """Fractional boxes, a global (box-less) row, varying texts and identifiers: each row comes
+    back under the id returned for its input position, and the viewport finds the boxed ones."""
+    glob = world.admin.create_annotation_type(world.product, "slide-wide", vector_type=7)
+    rows = [
+        {"annotation_type": world.box.id, "vector": box(10.5, 20.25, 3, 4), "description": "a"},
+        {"annotation_type": glob.id, "vector": None, "description": "ganz Übersicht"},
+        {"annotation_type": world.polygon.id, "unique_identifier": "ü-längerer-schlüssel"},
+        {"annotation_type": world.box.id, "vector": box(900, 700, 80, 60), "meta_data": [1, 2]},
+        {"annotation_type": world.box.id, "vector": box(0, 0, 1, 1), "unique_identifier": "k"},
+    ]
+    rows[2]["vector"] = {"x1": 300, "y1": 300, "x2": 340, "y2": 310, "x3": 320, "y3": 360}
+    for i, row in enumerate(rows):
+        row["image"] = world.image.id
+        row.setdefault("unique_identifier", f"{world.suffix}-{i}")
+    ids = world.member.add_annotations(rows)
+    got = world.member.annotations(image=world.image).set_index("id").loc[ids]
+    assert got["description"].tolist() == ["a", "ganz Übersicht", "", "", ""]
+    assert got["unique_identifier"].iloc[2] == "ü-längerer-schlüssel"
+    assert got["unique_identifier"].iloc[4] == "k"
+    assert got["vector"].iloc[1] is None
+    assert np.isnan(got["x_min"].iloc[1])
+    assert got["vector"].iloc[0] == {"x1": 10.5, "y1": 20.25, "x2": 13.5, "y2": 24.25}
+    assert got["meta_data"].iloc[3] == [1, 2]
+    assert (got["y_max"].iloc[2], got["x_max"].iloc[3]) == (360.0, 980.0)
+    hits = world.member.annotations_in(world.image, (0, 0, 1000, 800), with_vector=False)
+    assert set(ids) - set(hits["id"]) == {ids[1]}  # everything but the box-less row
+    inside = world.member.annotations_in(world.image, (310, 350, 311, 351), with_vector=False)
+    assert inside["id"].tolist() == [ids[2]]

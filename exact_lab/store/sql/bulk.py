@@ -49,8 +49,9 @@ COLUMNS_IN = {
     "blurred",
 }
 BBOX = ("x_min", "y_min", "x_max", "y_max")
-BOX_TYPES = {1, 2, 6}
-MAX_UID = 64  # vector types whose vector is exactly the bounding box
+BOX_TYPES = {1, 2, 6}  # vector types whose vector is exactly the bounding box
+MAX_UID = 64
+MAX_TABLE = 4_000_000  # largest coordinate written through box_vector_jsonb's number table
 
 #: The columns that make up an annotation's state: what a revision changes and history keeps.
 STATE_COLUMNS = (
@@ -405,6 +406,8 @@ def box_vector_jsonb(c: dict[str, Any]) -> np.ndarray | None:
         return None
     n = len(values[0])
     top = int(max((v.max() for v in values), default=0))
+    if top > MAX_TABLE:  # a lookup table that large would cost more than it saves
+        return None
     width = len(str(top))
     # every number 0..top once, right-aligned; the columns then gather their rows from it
     # (images are at most a few 100,000 px wide, so the table stays small)

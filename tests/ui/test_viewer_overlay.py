@@ -1,0 +1,148 @@
+"""The annotation overlay's fast paths in headless Chromium: dots for tiny shapes, panned layer.
+
+Shapes smaller than 3 screen pixels are written as dots into an off-screen layer, larger ones
+stroked; a pan copies that layer with an offset. The overlay canvas's own pixels are read back
+and compared with positions computed here from the home-view geometry (the whole slide fitted
+and centred), before and after a mouse drag: a wrong offset, a stale layer or a lost dot shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.ui.conftest import screenshot
+from tests.ui.servers import JupyterProcess, start_jupyter
+from tests.ui.test_viewer import VIEWER, View, notebook, open_viewer, viewer_cell
+from tests.widgets.world import World, make_world
+
+#: Centres of the tiny polygons (level-0 px): a 6 x 6 grid, 6 px across each.
+TINY = [(300 + 260 * i, 400 + 330 * j) for i in range(6) for j in range(6)]
+BLUE = (0x29, 0x62, 0xFF)  # the "tumour" type's colour
+GREEN = (0x00, 0xC8, 0x53)  # the "mitotic figure" type's colour
+BOX = (1700, 2300, 2100, 2800)  # a large box, stroked
+DRAG = (-120, -80)  # page pixels
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, sample_slides_dir: Path, isolated_data_dir: Path
+) -> Iterator[World]:
+    folder = tmp_path_factory.mktemp("overlay-store")
+    built = make_world(
+        f"sqlite:///{folder / 'exact.sqlite'}",
+        sample_slides_dir / "cmu_small_region.svs",
+        isolated_data_dir / "overlay-slides",
+    )
+    for cx, cy in TINY:
+        hexagon = {}
+        for k, (dx, dy) in enumerate([(3, 0), (1, 3), (-1, 3), (-3, 0), (-1, -3), (1, -3)]):
+            hexagon[f"x{k + 1}"], hexagon[f"y{k + 1}"] = cx + dx, cy + dy
+        built.store.add_annotation(built.image, built.types["tumour"], hexagon)
+    x0, y0, x1, y1 = BOX
+    built.store.add_annotation(
+        built.image, built.types["mitotic figure"], {"x1": x0, "y1": y0, "x2": x1, "y2": y1}
+    )
+    yield built
+    built.store.close()
+
+
+@pytest.fixture(scope="module")
+def overlay_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[JupyterProcess]:
+    workdir = tmp_path_factory.mktemp("overlay-lab")
+    root = workdir / "root"
+    root.mkdir()
+    # the select tool: a drag pans (a drawing tool would draw)
+    cell = viewer_cell("alice", f"store.image({world.image.id})")
+    notebook(root / "alice.ipynb", cell.replace("height=560)", "height=560, tool='select')"))
+    server = start_jupyter(
+        "lab",
+        workdir,
+        root,
+        env={"EXACT_LAB_URL": world.url},
+        ready_path="exact/api/status",
+        extra_args=["--ExactLabApp.local_user=alice"],
+    )
+    yield server
+    server.stop()
+
+
+def overlay_pixels(page: Any) -> tuple[np.ndarray, dict[str, float]]:
+    """RGBA pixels of the overlay canvas (CSS pixel grid) and its page box."""
+    box = page.locator(f"{VIEWER} canvas.elv-overlay").bounding_box()
+    data = page.evaluate(
+        """(sel) => {
+          const c = document.querySelector(sel);
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          return {w: c.width, h: c.height, px: Array.from(d)};
+        }""",
+        f"{VIEWER} canvas.elv-overlay",
+    )
+    pixels = np.array(data["px"], dtype=np.uint8).reshape(data["h"], data["w"], 4)
+    return pixels, box
+
+
+def colour_mask(pixels: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+    close = np.abs(pixels[..., :3].astype(int) - np.array(rgb)).max(axis=2) <= 4
+    return close & (pixels[..., 3] > 200)
+
+
+def dots_found(mask: np.ndarray, centres: list[tuple[float, float]]) -> int:
+    """How many expected centres (canvas px) have a coloured pixel within 2 px."""
+    found = 0
+    for x, y in centres:
+        xi, yi = round(x), round(y)
+        if mask[max(0, yi - 2) : yi + 3, max(0, xi - 2) : xi + 3].any():
+            found += 1
+    return found
+
+
+def test_tiny_shapes_are_dots_and_follow_a_pan(
+    page: Any, overlay_lab: JupyterProcess, world: World
+) -> None:
+    open_viewer(page, overlay_lab, "alice.ipynb")
+    page.wait_for_selector(f"{VIEWER}[data-annotations='{len(TINY) + 1}'][data-pending='0']")
+    page.click(f"{VIEWER} .elv-home")
+    page.wait_for_timeout(600)
+    image = world.image
+    view = View(page, image.width, image.height)
+    assert 6 * view.scale < 3, "the polygons must be under 3 screen px for this test"
+
+    pixels, box = overlay_pixels(page)
+    centres = [(px - box["x"], py - box["y"]) for px, py in (view.page(cx, cy) for cx, cy in TINY)]
+    blue = colour_mask(pixels, BLUE)
+    assert dots_found(blue, centres) == len(TINY)
+    # dots are 2 x 2 px each: nothing else is blue
+    assert blue.sum() <= 4 * len(TINY)
+    # the large box is stroked along its edges, not a dot at its centre
+    green = colour_mask(pixels, GREEN)
+    (gx0, gy0), (gx1, gy1) = view.page(BOX[0], BOX[1]), view.page(BOX[2], BOX[3])
+    left = round(gx0 - box["x"])
+    assert (
+        green[round(gy0 - box["y"]) + 5 : round(gy1 - box["y"]) - 5, left - 2 : left + 3]
+        .any(axis=1)
+        .all()
+    )
+    centre = (round((gx0 + gx1) / 2 - box["x"]), round((gy0 + gy1) / 2 - box["y"]))
+    assert not green[centre[1] - 3 : centre[1] + 4, centre[0] - 3 : centre[0] + 4].any()
+    screenshot(page, "viewer-overlay-dots")
+
+    # drag the slide; the dots move with it by exactly the drag
+    start = view.page(1100, 1500)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + DRAG[0], start[1] + DRAG[1], steps=12)
+    page.mouse.up()
+    page.wait_for_timeout(1200)  # OpenSeadragon's spring settles
+    pixels, box = overlay_pixels(page)
+    moved = [(x + DRAG[0], y + DRAG[1]) for x, y in centres]
+    blue = colour_mask(pixels, BLUE)
+    inside = [(x, y) for x, y in moved if 3 <= x < box["width"] - 3 and 3 <= y < box["height"] - 3]
+    assert len(inside) >= len(TINY) - 6
+    assert dots_found(blue, inside) == len(inside)
+    assert dots_found(blue, centres) < len(TINY) // 2  # the old places are empty
+    screenshot(page, "viewer-overlay-panned")

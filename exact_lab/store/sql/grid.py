@@ -15,11 +15,11 @@ databases hold the same rows.
 Example:
     >>> cell_key(10, 20, 40, 50)  # 30 px box: level 0, cell (0, 0)
     0
-    >>> cell_key(300, 600, 310, 610) == (2 << SHIFT_Y) + 1  # cell (1, 2) of level 0
+    >>> cell_key(600, 1100, 610, 1110) == (2 << SHIFT_Y) + 1  # cell (1, 2) of level 0
     True
-    >>> cell_key(0, 0, 600, 600) >> SHIFT_LEVEL  # 600 px box: level 2 (cells of 1024 px)
+    >>> cell_key(0, 0, 1500, 1500) >> SHIFT_LEVEL  # 1500 px box: level 2 (cells of 2048 px)
     2
-    >>> len(window_cells((1000, 1000, 2550, 2550))) < 200
+    >>> len(window_cells((1000, 1000, 2550, 2550))) < 100
     True
 """
 
@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-BASE = 256  # px: the cell size of level 0, a little more than a typical cell annotation
-LEVELS = 10  # levels 0..9: cells of 256 px up to 131,072 px (a whole slide)
+BASE = 512  # px: the cell size of level 0 (256 px probed twice as many cells, 10-35% slower)
+LEVELS = 10  # levels 0..9: cells of 512 px up to 262,144 px (a whole slide)
 TOP = LEVELS  # the level of boxes larger than that: one cell per image
 SHIFT_Y = 26  # key = level << 52 | cy << 26 | cx (cell indices below 2**26)
 SHIFT_LEVEL = 52

@@ -1,7 +1,7 @@
 """A B-tree on ``(image_set_id, image_id, cell)`` replaces the set index and (PostgreSQL) GiST.
 
 ``annotations.cell`` holds the key of a multi-level grid cell (``exact_lab.store.sql.grid``): a
-box whose larger side is at most ``256 * 2**level`` px (levels 0..9) is filed at that level
+box whose larger side is at most ``512 * 2**level`` px (levels 0..9) is filed at that level
 under the cell of its top-left corner, ``level << 52 | cy << 26 | cx``; larger boxes share the
 key ``10 << 52``. Keeping the GiST index up to date cost the server about as much per inserted
 row as the row itself; the B-tree costs a fraction, and a viewport asks for a few dozen cells.
@@ -26,7 +26,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-BASE = 256
+BASE = 512
 LEVELS = 10
 BOX = "box(point(x_min, y_min), point(x_max, y_max))"
 

@@ -24,10 +24,13 @@ if TYPE_CHECKING:
     from exact_lab.widgets.viewer import SlideViewer
 
 __all__ = [
+    "CELL",
+    "DETAIL_FLOOR",
     "DETAIL_LIMIT",
     "create",
     "delete",
     "describe_tiles",
+    "detail_limit",
     "redo",
     "region",
     "thumbnail",
@@ -39,6 +42,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 #: Above this many annotations in the requested region the browser gets a density grid.
 DETAIL_LIMIT = 150_000
+#: Screen density rule: detail while there is at least one CELL x CELL square of screen pixels
+#: per annotation of the region (denser, shapes cannot be told apart and a grid says more) ...
+CELL = 4
+#: ... or while the region holds at most this many annotations, however small they look.
+DETAIL_FLOOR = 2_000
 #: EXACT's vector type of global (whole-image) labels.
 GLOBAL = 7
 
@@ -78,14 +86,34 @@ def region(widget: SlideViewer, msg: Any, _buffers: list[bytes]) -> Reply:
     frame_arg = frame if widget.image is not None and widget.image.frames > 1 else None
     size = (widget.image.width, widget.image.height) if widget.image is not None else (0, 0)
     light = region_rows(widget.store, image, bbox, size=size, frame=frame_arg, with_vector=False)
-    limit = int(msg.get("limit", DETAIL_LIMIT))
-    if len(light) > limit:
+    if light.num_rows > detail_limit(bbox, msg.get("scale"), int(msg.get("limit", DETAIL_LIMIT))):
         meta, buffers = density_payload(light, bbox)
     else:
         full = region_rows(widget.store, image, bbox, size=size, frame=frame_arg, with_vector=True)
         meta, buffers = detail_payload(full)
     meta.update(image=image, request=msg.get("request"), globals=_global_labels(widget, image))
     return meta, buffers
+
+
+def detail_limit(bbox: tuple[float, float, float, float], scale: Any, limit: int) -> int:
+    """How many annotations a region may hold and still be sent one by one.
+
+    ``scale`` is the browser's screen pixels per level-0 pixel (None: not sent, only ``limit``
+    counts). The whole of a 40,000 px slide in a 600 px widget (scale 0.015, 360,000 screen
+    px²) keeps detail up to 22,500 annotations:
+
+    >>> detail_limit((0, 0, 40_000, 40_000), 0.015, DETAIL_LIMIT)
+    22500
+    >>> detail_limit((0, 0, 40_000, 40_000), 0.0005, DETAIL_LIMIT)  # tiny on screen: the floor
+    2000
+    >>> detail_limit((0, 0, 1000, 1000), 4.0, DETAIL_LIMIT), detail_limit((0, 0, 1, 1), None, 5)
+    (150000, 5)
+    """
+    if scale is None:
+        return limit
+    x0, y0, x1, y1 = bbox
+    screen = (x1 - x0) * (y1 - y0) * float(scale) ** 2
+    return min(limit, max(DETAIL_FLOOR, round(screen / CELL**2)))
 
 
 def _global_labels(widget: SlideViewer, image: int) -> list[list[int]]:

@@ -190,7 +190,16 @@ function render({ model, el, experimental }) {
     inflight = { seq, view, again: false };
     busy(1);
     try {
-      const { response, buffers } = await rpc("_cmd_region", { bbox, frame: model.get("frame"), request: seq });
+      // screen px per level-0 px: the kernel sends a density grid when shapes would be too
+      // many to tell apart at this zoom (see _commands.detail_limit)
+      const shown = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true));
+      const scale = shown.width > 0 ? viewer.viewport.getContainerSize().x / shown.width : null;
+      const { response, buffers } = await rpc("_cmd_region", {
+        bbox,
+        scale,
+        frame: model.get("frame"),
+        request: seq,
+      });
       if (seq !== regionSeq || response.image !== (model.get("image_info") || {}).id) return;
       if (response.kind === "density") overlay.setDensity(response, buffers);
       else overlay.setDetail(response, buffers);

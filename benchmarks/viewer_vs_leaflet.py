@@ -18,6 +18,12 @@ The peer gets a hard time limit; when it does not finish, the ratio is printed a
 Both widgets show the whole slide (SlideViewer's home view, ``slide_map``'s fitted zoom), the
 Lab kernel reads the same SQLite store, and tiles come over HTTP from the extension for both.
 
+Frame intervals include everything the page does between two frames (input events, the
+widget's drawing, style, layout, paint, compositing) and are held to the 60 Hz cap (16.7 ms).
+``--uncapped polygons`` measures that case again in a Chromium launched with
+``--disable-frame-rate-limit --disable-gpu-vsync``; both sessions first time an empty page, whose
+intervals show whether the cap is really off.
+
 Run: ``python benchmarks/viewer_vs_leaflet.py`` (Chromium from Debian, ``make js`` first).
 ``--cases polygons`` runs one case; ``--keep`` leaves the workspace for a look.
 """
@@ -85,6 +91,18 @@ CHECKS = {
     }""",
 }
 NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => done()))"
+#: Chromium without the frame-rate cap: frames are no longer held to the 60 Hz vsync, so an
+#: animation-frame interval shows how long the page takes to make a frame, not the cap.
+UNCAPPED = ["--disable-frame-rate-limit", "--disable-gpu-vsync"]
+#: A page that does nothing but ask for animation frames: its intervals show whether the cap
+#: is really off (well under 16.7 ms) in this Chromium.
+TRIVIAL = """() => new Promise((done) => {
+  const stamps = [];
+  (function tick(t) {
+    stamps.push(t);
+    if (stamps.length < 121) requestAnimationFrame(tick); else done(stamps);
+  })(performance.now());
+})"""
 
 
 @dataclass
@@ -325,6 +343,12 @@ def measure(
 
 
 # ---------------------------------------------------------------------------------- report
+SESSIONS = {
+    "vsync": "Chromium as usual: frames capped at 60 Hz (an interval is never under 16.7 ms)",
+    "uncapped": f"Chromium with {' '.join(UNCAPPED)}: frame intervals not held to vsync",
+}
+
+
 def loadavg() -> str:
     """The 1, 5 and 15 minute load averages (as ``uptime`` shows them)."""
     return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
@@ -338,8 +362,8 @@ def fmt_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
-def report(cases: list[Case], results: dict[tuple[str, str], Result]) -> None:
-    print(f"\nload average at the end: {loadavg()}")
+def report(cases: list[Case], results: dict[tuple[str, str], Result], mode: str) -> None:
+    print(f"\n{mode}; load average at the end: {loadavg()}")
     print(
         f"{'case':<18}{'widget':<13}{'first frame ms':>15}{'kernel ms':>11}"
         f"{'pan p50':>9}{'pan p95':>9}{'pan max':>9}{'frames':>8}  note"
@@ -381,6 +405,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="*", default=["polygons", "points"])
     parser.add_argument("--widgets", nargs="*", default=["SlideViewer", "ipyleaflet"])
+    parser.add_argument(
+        "--uncapped",
+        nargs="*",
+        default=[],
+        help="cases measured again in a Chromium launched without the 60 Hz frame cap (in "
+        "Debian's Chromium 156 headless the flags had no effect: see the trivial-page line)",
+    )
     parser.add_argument("--limit", type=float, default=180.0, help="seconds per first frame")
     parser.add_argument("--keep", action="store_true", help="keep the workspace")
     args = parser.parse_args()
@@ -407,14 +438,23 @@ def main() -> None:
                 f"--ExactLabApp.allowed_roots={CACHE}",
             ],
         )
-        results: dict[tuple[str, str], Result] = {}
+        sessions: dict[str, dict[tuple[str, str], Result]] = {"vsync": {}, "uncapped": {}}
+        uncapped = [c for c in cases if c.name in args.uncapped]
         try:
-            run_all(chromium, server, root, cases, args=args, results=results)
-        except Exception as err:  # noqa: BLE001 - e.g. Playwright's driver out of memory
-            print(f"the browser session ended: {type(err).__name__}: {err}")
+            for mode, todo in (("vsync", cases), ("uncapped", uncapped)):
+                if not todo:
+                    continue
+                print(f"\n{SESSIONS[mode]}", flush=True)
+                try:
+                    run_all(
+                        chromium, server, root, todo, args=args, results=sessions[mode], mode=mode
+                    )
+                except Exception as err:  # noqa: BLE001 - e.g. Playwright's driver out of memory
+                    print(f"the browser session ended: {type(err).__name__}: {err}")
         finally:
             server.stop()
-        report(cases, results)
+        for mode, results in sessions.items():
+            report(cases if mode == "vsync" else uncapped, results, SESSIONS[mode])
     finally:
         if args.keep:
             print(f"workspace kept in {folder}")
@@ -430,14 +470,22 @@ def run_all(
     *,
     args: argparse.Namespace,
     results: dict[tuple[str, str], Result],
+    mode: str,
 ) -> None:
     """Measure every case and widget in one Chromium session, filling ``results``."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when run
 
+    flags = CHROMIUM_ARGS + (UNCAPPED if mode == "uncapped" else [])
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=flags)
+        trivial = trivial_intervals(browser)
+        print(
+            f"trivial page: frame interval p50 {pct(trivial, 50):.1f} ms, min "
+            f"{min(trivial, default=float('nan')):.1f} ms over {len(trivial)} frames",
+            flush=True,
         )
+        if mode == "uncapped" and pct(trivial, 50) > 15.0:
+            print("the frame cap is still on in this Chromium: the uncapped figures are capped")
         for case in cases:
             for widget in args.widgets:
                 started = time.perf_counter()
@@ -453,6 +501,18 @@ def run_all(
                 shutdown_kernels(server)
         with contextlib.suppress(Exception):
             browser.close()
+
+
+def trivial_intervals(browser: Any) -> list[float]:
+    """Animation-frame intervals (ms) of an empty page in ``browser``."""
+    context = browser.new_context(viewport={"width": 400, "height": 300})
+    try:
+        page = context.new_page()
+        page.set_content("<html><body>frames</body></html>")
+        stamps: list[float] = page.evaluate(TRIVIAL)
+        return [b - a for a, b in itertools.pairwise(stamps[1:])]
+    finally:
+        context.close()
 
 
 def shutdown_kernels(server: JupyterProcess) -> None:

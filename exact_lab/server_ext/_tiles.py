@@ -26,6 +26,7 @@ from tornado import web
 from exact_lab.entities import Image
 from exact_lab.errors import BadInput, ExactLabError, NotFound
 from exact_lab.server_ext._base import ExactHandler
+from exact_lab.server_ext._pad import pad_tile
 from exact_lab.tiles import Tile
 
 __all__ = [
@@ -196,7 +197,10 @@ class TileHandler(_SlideHandler):
         index = frame_index(z, frame)
         ident, lvl, c, r = parse_id(image_id), int(level), int(col), int(row)
         tiles = self.state.tiles
+        # ?pad=1: edge tiles grown to the full tile size (Leaflet stretches each tile to it)
+        self._pad_to = tiles.tile_size if self.get_query_argument("pad", "") == "1" else 0
         address = f"{index}-{tiles.tile_size}-{tiles.overlap}-{lvl}-{c}-{r}-{fmt}"
+        address += "-pad" if self._pad_to else ""
         known = self.request.headers.get("If-None-Match", "")
         grant = self.granted(ident)
         if grant is not None:  # fast path: no thread hop
@@ -236,6 +240,8 @@ class TileHandler(_SlideHandler):
         if tile is None:
             self.not_modified()
             return
+        if getattr(self, "_pad_to", 0):
+            tile = pad_tile(tile, self._pad_to)
         self.set_header("Content-Type", tile.media_type)
         self.finish(tile.data)
 

@@ -97,15 +97,17 @@ def tile_url(image: Ref, *, frame: int = 1, base_url: str | None = None, fmt: st
     """Leaflet's URL template of an image's DeepZoom tiles on the server extension.
 
     ``base_url`` is the Jupyter server's (default ``$JUPYTERHUB_SERVICE_PREFIX`` under
-    JupyterHub, else ``/``).
+    JupyterHub, else ``/``). ``pad=1`` asks for edge tiles grown to the full tile size: Leaflet
+    draws every tile at ``tileSize``, and DeepZoom's last column and row are narrower, so
+    unpadded they would be stretched (the slide's edge drawn past its annotations').
 
     >>> tile_url(7, base_url="/user/ann/")
-    '/user/ann/exact/api/v1/images/images/7/1/1/tile_files/{z}/{x}_{y}.jpeg'
+    '/user/ann/exact/api/v1/images/images/7/1/1/tile_files/{z}/{x}_{y}.jpeg?pad=1'
     """
     ident = ref(image)
     return (
         f"{_base_url(base_url)}exact/api/v1/images/images/{ident}/1/{int(frame)}"
-        f"/tile_files/{{z}}/{{x}}_{{y}}.{fmt}"
+        f"/tile_files/{{z}}/{{x}}_{{y}}.{fmt}?pad=1"
     )
 
 

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from tests.ui.conftest import screenshot
 from tests.ui.servers import JupyterProcess, start_jupyter
@@ -23,6 +25,7 @@ from tests.widgets.world import World
 
 MAP = ".leaflet-container"
 TILE = re.compile(r"/tile_files/(\d+)/(\d+)_(\d+)\.jpeg")
+FAR = 3  # zoom -3: one screen pixel per 8 x 8 level-0 pixels
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +41,16 @@ def leaflet_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Itera
         f"m = slide_map({world.image.id}, store=store, height='520px')\n"
         "m.zoom = 0  # full resolution: one image pixel per screen pixel\n"
         "m.center = to_latlng(1000, 1400)\n"
+        "m\n",
+    )
+    notebook(  # zoomed out 8x: the whole slide in view, its edge tiles narrower than 256 px
+        root / "far.ipynb",
+        "import exact_lab\n"
+        "from exact_lab.widgets.leaflet import slide_map, to_latlng\n"
+        "store = exact_lab.connect(user='alice')\n"
+        f"m = slide_map({world.image.id}, store=store, height='520px')\n"
+        f"m.zoom = -{FAR}\n"
+        f"m.center = to_latlng({world.image.width / 2}, {world.image.height / 2})\n"
         "m\n",
     )
     server = start_jupyter(
@@ -113,3 +126,77 @@ def test_tiles_load_and_drawing_stores_level0_pixels(
     page.wait_for_timeout(300)
     screenshot(page, "leaflet-lab-drawn")
     world.store.delete_annotation(int(rows.iloc[-1]["id"]))
+
+
+def test_zoomed_out_slide_edges_meet_the_annotations(
+    page: Any, leaflet_lab: JupyterProcess, world: World
+) -> None:
+    """Leaflet draws every tile 256 px wide: the narrower edge tiles must come padded.
+
+    A box annotation round the whole image marks where the slide's right and bottom edges
+    belong. Unpadded, the last column and row of tiles were stretched to 256 px (the slide drawn
+    up to 512 px wide, its annotations 278 px).
+    """
+    width, height = world.image.width, world.image.height
+    frame = world.store.add_annotation(
+        world.image,
+        world.types["mitotic figure"],
+        {"x1": 0, "y1": 0, "x2": width, "y2": height},
+    )
+    try:
+        run_notebook_in_lab(page, leaflet_lab, "far.ipynb")
+        page.wait_for_selector(f"{MAP} path.leaflet-interactive")
+        page.wait_for_function(
+            """(sel) => {
+              const imgs = [...document.querySelectorAll(sel + ' img.leaflet-tile')];
+              return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0
+                                                   && i.classList.contains('leaflet-tile-loaded'));
+            }""",
+            arg=MAP,
+        )
+        page.wait_for_timeout(500)  # fade-in and paint
+        # the annotation: SVG geometry, stroke excluded
+        box = page.evaluate(
+            """(sel) => {
+              const r = document.querySelector(sel + ' path.leaflet-interactive')
+                .getBoundingClientRect();
+              return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+            }""",
+            MAP,
+        )
+        scale = 2.0**-FAR
+        assert abs((box["right"] - box["left"]) - width * scale) <= 1.5, box
+        # the slide, from the tiles as drawn: each shows its level's pixels from (256 c, 256 r)
+        tiles = page.evaluate(
+            """(sel) => [...document.querySelectorAll(sel + ' img.leaflet-tile-loaded')]
+              .map((i) => { const r = i.getBoundingClientRect();
+                return {src: i.src, x: r.left, y: r.top, w: r.width, h: r.height,
+                        nw: i.naturalWidth, nh: i.naturalHeight}; })""",
+            MAP,
+        )
+        level_w, level_h = -(-width // 2**FAR), -(-height // 2**FAR)  # DeepZoom rounds up
+        right = bottom = None
+        for tile in tiles:
+            found = TILE.search(tile["src"])
+            assert found, tile
+            col, row = int(found.group(2)), int(found.group(3))
+            assert (tile["nw"], tile["nh"]) == (256, 256), tile  # padded: drawn at its own size
+            if 256 * col < level_w <= 256 * (col + 1):
+                right = tile["x"] + (level_w - 256 * col) * tile["w"] / tile["nw"]
+            if 256 * row < level_h <= 256 * (row + 1):
+                bottom = tile["y"] + (level_h - 256 * row) * tile["h"] / tile["nh"]
+        assert right is not None, tiles
+        assert bottom is not None, tiles
+        assert abs(right - box["right"]) <= 2, (right, box)
+        assert abs(bottom - box["bottom"]) <= 2, (bottom, box)
+        # and in the pixels: the tissue at the slide's bottom edge stops at the annotation's
+        shot = screenshot(page, "leaflet-lab-far")
+        picture = np.asarray(PILImage.open(shot).convert("RGB")).astype(int)
+        x = int((box["left"] + box["right"]) / 2)
+        column = picture[int(box["top"]) + 5 : int(box["bottom"]) + 60, x]
+        tissue = np.flatnonzero(column.min(axis=1) < 200)  # stained, not glass or padding
+        assert len(tissue), "no tissue under the middle of the slide"
+        last = int(box["top"]) + 5 + int(tissue[-1])
+        assert abs(last - box["bottom"]) <= 3, (last, box)
+    finally:
+        world.store.delete_annotation(frame.id)

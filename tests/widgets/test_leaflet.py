@@ -58,7 +58,7 @@ def test_pixel_space_is_level0_pixels_with_y_down() -> None:
 
 def test_tile_url_uses_the_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
-    assert tile_url(3) == "/exact/api/v1/images/images/3/1/1/tile_files/{z}/{x}_{y}.jpeg"
+    assert tile_url(3) == "/exact/api/v1/images/images/3/1/1/tile_files/{z}/{x}_{y}.jpeg?pad=1"
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ann/")
     assert tile_url(3, frame=2).startswith("/user/ann/exact/api/v1/images/images/3/1/2/")
 
@@ -73,7 +73,7 @@ def test_map_add_takes_a_slide_layer(world) -> None:  # type: ignore[no-untyped-
     assert layer is slide.as_leaflet_layer()
     assert (layer.zoom_offset, layer.max_native_zoom, layer.min_native_zoom) == (12, 0, -12)
     assert layer.bounds == [[-2967, 0], [0, 2220]]
-    assert layer.url.endswith(f"images/{image.id}/1/1/tile_files/{{z}}/{{x}}_{{y}}.jpeg")
+    assert layer.url.endswith(f"images/{image.id}/1/1/tile_files/{{z}}/{{x}}_{{y}}.jpeg?pad=1")
 
 
 def test_geometries_round_trip_through_the_store(world) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ACCESS_KINDS",
     "Annotation",
     "AnnotationType",
     "ApiToken",
@@ -366,6 +367,10 @@ class Diff:
     added: tuple[int, ...]
     removed: tuple[int, ...]
     changed: tuple[int, ...]
+
+
+#: Kinds of :class:`Change` that can alter who may see what (or where an image's file is).
+ACCESS_KINDS = frozenset({"membership", "team", "image_set", "image", "user"})
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,11 @@ images, users. Refusals are never kept, so a new member sees tiles at once.
 
 The feed is subscribed unfiltered (a removed member can no longer see the change that removed
 them). On SQLite it only carries this process's changes; the TTL bounds how long a change made
-by another process goes unseen. A check that started before an invalidation is not stored
-(the generation counter), so a grant computed from a stale read cannot outlive the change.
+by another process goes unseen. The feed is delivered from a thread, a moment after the commit;
+changes this process commits also bump the store's ``access_epoch`` before the writing call
+returns, and a grant is only served while that epoch is the one it was checked under. A check
+that started before an invalidation is not stored (the generation), so a grant computed from a
+stale read cannot outlive the change.
 
 Examples
 --------
@@ -35,15 +38,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from exact_lab.entities import Change
+from exact_lab.entities import ACCESS_KINDS, Change
 from exact_lab.store import Store, Subscription
 
 __all__ = ["ACCESS_KINDS", "Permits"]
 
-#: Kinds of change that can alter who may see an image (or where its file is).
-ACCESS_KINDS = frozenset({"membership", "team", "image_set", "image", "user"})
 MAX_ENTRIES = 65536
 log = logging.getLogger(__name__)
 
@@ -54,8 +56,9 @@ class Permits:
     def __init__(self, ttl: float) -> None:
         """Keep grants ``ttl`` seconds (0 keeps none)."""
         self.ttl = ttl
-        self.generation = 0
-        self._grants: dict[tuple[str, int], tuple[float, Any]] = {}
+        self._generation = 0
+        self._epoch: Callable[[], int] = lambda: 0
+        self._grants: dict[tuple[str, int], tuple[float, Any, int]] = {}
         self._subscription: Subscription | None = None
         self._lock = threading.Lock()
 
@@ -65,11 +68,16 @@ class Permits:
         Lock-free: a dict read is atomic, and a lock here convoys behind the GIL.
         """
         memo = self._grants.get((username, image))
-        if memo is not None and time.monotonic() - memo[0] < self.ttl:
+        if memo is not None and time.monotonic() - memo[0] < self.ttl and memo[2] == self._epoch():
             return memo[1]
         return None
 
-    def put(self, username: str, image: int, grant: Any, generation: int) -> None:
+    @property
+    def generation(self) -> tuple[int, int]:
+        """Read before a check and hand to :meth:`put`: (local generation, store epoch)."""
+        return self._generation, self._epoch()
+
+    def put(self, username: str, image: int, grant: Any, generation: tuple[int, int]) -> None:
         """Keep ``grant`` unless access changed since ``generation`` was read."""
         if self.ttl <= 0:
             return
@@ -78,12 +86,12 @@ class Permits:
                 return
             if len(self._grants) >= MAX_ENTRIES:
                 self._grants.clear()
-            self._grants[(username, image)] = (time.monotonic(), grant)
+            self._grants[(username, image)] = (time.monotonic(), grant, generation[1])
 
     def forget(self) -> None:
         """Drop every grant (access may have changed)."""
         with self._lock:
-            self.generation += 1
+            self._generation += 1
             self._grants = {}
 
     def on_change(self, change: Change) -> None:
@@ -95,6 +103,9 @@ class Permits:
         """Subscribe to ``store``'s unfiltered change feed once (stores without one: TTL only)."""
         if self._subscription is not None or self.ttl <= 0:
             return
+        epoch = getattr(store, "access_epoch", None)
+        if epoch is not None:
+            self._epoch = epoch
         subscribe = getattr(store, "subscribe_unfiltered", None)
         if subscribe is None:
             return

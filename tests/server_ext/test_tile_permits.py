@@ -7,6 +7,7 @@ follows a membership change within seconds.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -69,6 +70,38 @@ async def test_removed_member_is_refused_promptly(
     back = await call(jp_fetch, tile_url(world), headers=world.auth("max"))
     assert back.code == 200  # refusals are never kept: a member again sees tiles at once
     assert back.body == first.body
+
+
+async def test_removal_in_this_process_is_refused_before_the_feed_delivers(
+    jp_fetch: Any, jp_serverapp: Any, world: World
+) -> None:
+    """The feed's dispatcher thread is held up; the very next tile is refused all the same."""
+    ann = world.stores["ann"]
+    assert (await call(jp_fetch, tile_url(world), headers=world.auth("max"))).code == 200
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_dispatcher(_change: Any) -> None:
+        if not held.is_set():
+            held.set()
+            release.wait(30)
+
+    subscription = ann.subscribe_unfiltered(hold_the_dispatcher)
+    try:
+        # a change that keeps grants; the dispatcher stalls on it
+        world.stores["max"].add_annotation(
+            world.image, world.box, {"x1": 1, "y1": 1, "x2": 5, "y2": 5}
+        )
+        assert held.wait(10)
+        kept = await call(jp_fetch, tile_url(world), headers=world.auth("max"))
+        assert kept.code == 200
+        ann.remove_member(world.team, "max")  # its change now waits in the feed's queue
+        refused = await call(jp_fetch, tile_url(world), headers=world.auth("max"))
+        assert refused.code == 404
+    finally:
+        release.set()
+        subscription.close()
+        ann.add_member(world.team, "max")
+    assert (await call(jp_fetch, tile_url(world), headers=world.auth("max"))).code == 200
 
 
 async def test_annotation_changes_keep_grants(

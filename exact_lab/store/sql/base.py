@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from exact_lab.entities import Change, CollaborationType, User
+from exact_lab.entities import ACCESS_KINDS, Change, CollaborationType, User
 from exact_lab.errors import Conflict, NotFound, PermissionDenied
 from exact_lab.store.abstract import Ref, Store, ref
 from exact_lab.store.sql import convert
@@ -81,6 +81,8 @@ class SqlBase(Store):
             conn.info.pop(WRITE_FLAG, None)
             session.close()
             conn.close()
+        if any(change.kind in ACCESS_KINDS for change in changes):
+            self._shared.bus.access_epoch += 1
         if not self._shared.postgres:
             for change in changes:
                 self._shared.bus.publish(change)

@@ -65,6 +65,10 @@ class Bus:
         self._queue: queue.Queue[Change | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.listener: PgListener | None = None
+        #: Bumped synchronously, before the writing call returns, when this process commits a
+        #: change that can alter who sees what (see ``ACCESS_KINDS``). Delivery through the
+        #: queue is asynchronous, so caches of access checks compare this counter as well.
+        self.access_epoch = 0
 
     def add(self, callback: Callable[[Change], None]) -> int:
         """Register a callback; return a handle for :meth:`remove`."""

@@ -128,6 +128,14 @@ class SqlStore(
         """
         return self._add_subscriber(callback)
 
+    def access_epoch(self) -> int:
+        """Return a counter this process bumps when it commits a change of who may see what.
+
+        Unlike the change feed, it moves before the writing call returns, so a cache of access
+        checks in the same process can never serve a grant that such a write revoked.
+        """
+        return self._shared.bus.access_epoch
+
     def _add_subscriber(self, deliver: Callable[[Change], None]) -> Subscription:
         shared = self._shared
         with shared.lock:

@@ -19,6 +19,11 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout[-4000:]
 
 
+def test_ruff_format_is_applied() -> None:
+    result = run("ruff", "format", "--check", "--no-cache", "exact_lab", "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
 def test_mypy_strict_is_clean() -> None:
     result = run("mypy", "--no-incremental")
     assert result.returncode == 0, result.stdout[-4000:]

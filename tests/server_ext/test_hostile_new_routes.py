@@ -48,14 +48,23 @@ async def test_no_500_on_hostile_requests(jp_fetch: Any, world: World) -> None:
         ("POST", rpc, {"args": "ann"}),
         ("POST", media, {"annotation": "x", "name": "n", "file": "https://e.org/f"}),
         ("POST", media, {"annotation": 1, "name": "", "file": "https://e.org/f"}),
-        ("POST", media, {"annotation": 1, "name": "n", "file": "https://e.org/f",
-                         "media_file_type": "video"}),
+        (
+            "POST",
+            media,
+            {"annotation": 1, "name": "n", "file": "https://e.org/f", "media_file_type": "video"},
+        ),
         ("GET", f"{media}?annotation=abc", None),
         ("POST", f"{API}/users/users/", {"username": "nul\x00byte"}),
-        ("POST", f"{API}/annotations/annotations/", {
-            "image": world.image.id, "annotation_type": world.box.id, "meta_data": {"k": "a\x00"},
-            "vector": {"x1": 1, "y1": 1, "x2": 5, "y2": 5}}),
-
+        (
+            "POST",
+            f"{API}/annotations/annotations/",
+            {
+                "image": world.image.id,
+                "annotation_type": world.box.id,
+                "meta_data": {"k": "a\x00"},
+                "vector": {"x1": 1, "y1": 1, "x2": 5, "y2": 5},
+            },
+        ),
         ("POST", f"{API}/users/teams/", {"name": "team\x00nul"}),
         ("POST", f"{API}/images/image_sets/", {"name": "set\x00nul", "team": world.team.id}),
         ("GET", f"{media}99999999/download/", None),

@@ -30,7 +30,9 @@ async def test_jupyter_user_acts_as_itself(jp_fetch: Any, world: World) -> None:
     try:
         after = await call(jp_fetch, f"{API}/images/image_sets/")
         assert [s["name"] for s in body(after)["results"]] == ["Breast cases"]
-        tile = await call(jp_fetch, f"{API}/images/images/{world.image.id}/1/1/tile_files/11/0_0.jpeg")
+        tile = await call(
+            jp_fetch, f"{API}/images/images/{world.image.id}/1/1/tile_files/11/0_0.jpeg"
+        )
         assert tile.code == 200
         me = await call(jp_fetch, f"{API}/users/users/", params={"username": username})
         assert body(me)["count"] == 1
@@ -74,12 +76,16 @@ async def test_multipart_upload_of_a_real_slide(
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="image_set"\r\n\r\n{world.image_set.id}\r\n',
         f'--{boundary}\r\nContent-Disposition: form-data; name="image_type"\r\n\r\n0\r\n',
-        (f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"; '
-        f'filename="../../evil/small.svs"\r\nContent-Type: application/octet-stream\r\n\r\n'),
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file_path"; '
+            f'filename="../../evil/small.svs"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ),
     ]
     payload = "".join(parts).encode() + data + f"\r\n--{boundary}--\r\n".encode()
     headers = {**world.auth("max"), "Content-Type": f"multipart/form-data; boundary={boundary}"}
-    response = await call(jp_fetch, f"{API}/images/images/", method="POST", body=payload, headers=headers)
+    response = await call(
+        jp_fetch, f"{API}/images/images/", method="POST", body=payload, headers=headers
+    )
     assert response.code == 200, response.body
     page = body(response)
     assert page["count"] == 1
@@ -91,16 +97,23 @@ async def test_multipart_upload_of_a_real_slide(
                       headers=world.auth("ann"))  # fmt: skip
     assert body(info)["level_dimensions"][0] == [image["width"], image["height"]]
     bad = payload.replace(str(world.image_set.id).encode() + b"\r\n", b"999999\r\n", 1)
-    refused = await call(jp_fetch, f"{API}/images/images/", method="POST", body=bad, headers=headers)
+    refused = await call(
+        jp_fetch, f"{API}/images/images/", method="POST", body=bad, headers=headers
+    )
     assert refused.code == 404
     garbage = payload.replace(data, b"not a slide at all")
-    rejected = await call(jp_fetch, f"{API}/images/images/", method="POST", body=garbage, headers=headers)
+    rejected = await call(
+        jp_fetch, f"{API}/images/images/", method="POST", body=garbage, headers=headers
+    )
     assert 400 <= rejected.code < 500
     assert len(list(upload_dir.rglob("small.svs"))) == 1  # the rejected file was removed
 
 
 def test_token_commands(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["token", "create", "--user", "tina", "--name", "laptop", "--database-url", store_url]) == 0
+    assert (
+        main(["token", "create", "--user", "tina", "--name", "laptop", "--database-url", store_url])
+        == 0
+    )
     plain = capsys.readouterr().out.strip()
     assert plain.startswith("pat_")
     assert main(["token", "list", "--user", "tina", "--database-url", store_url]) == 0
@@ -118,7 +131,9 @@ def test_token_commands(store_url: str, capsys: pytest.CaptureFixture[str]) -> N
 
 async def test_tokens_over_the_api(jp_fetch: Any, world: World) -> None:
     url = f"{API}/users/tokens/"
-    made = await call(jp_fetch, url, method="POST", body={"name": "script"}, headers=world.auth("max"))
+    made = await call(
+        jp_fetch, url, method="POST", body={"name": "script"}, headers=world.auth("max")
+    )
     assert made.code == 201
     plain = body(made)["token"]
     assert plain.startswith("pat_")
@@ -128,7 +143,9 @@ async def test_tokens_over_the_api(jp_fetch: Any, world: World) -> None:
     assert plain not in listing.body.decode()
     others = await call(jp_fetch, url, headers=world.auth("ann"))
     assert "script" not in [t["name"] for t in body(others)["results"]]
-    stolen = await call(jp_fetch, f"{url}{body(made)['id']}/", method="DELETE", headers=world.auth("ann"))
+    stolen = await call(
+        jp_fetch, f"{url}{body(made)['id']}/", method="DELETE", headers=world.auth("ann")
+    )
     assert stolen.code == 404
     revoked = await call(jp_fetch, f"{url}{body(made)['id']}/", method="DELETE", headers=mine)
     assert revoked.code == 204

@@ -61,7 +61,9 @@ async def test_arrow_read_with_bbox_types_and_version(
                              headers=world.auth("max"))).body)  # fmt: skip
     assert none.num_rows == 0
     version = world.stores["ann"].create_version(world.image_set, f"v-{len(boxes)}")
-    extra = world.stores["ann"].add_annotation(world.image, world.box, {"x1": 1, "y1": 1, "x2": 9, "y2": 9})
+    extra = world.stores["ann"].add_annotation(
+        world.image, world.box, {"x1": 1, "y1": 1, "x2": 9, "y2": 9}
+    )
     then = arrow((await call(jp_fetch, url, params={"version": str(version.id)},
                              headers=world.auth("max"))).body)  # fmt: skip
     assert extra.id not in then.column("id").to_pylist()
@@ -116,7 +118,9 @@ async def test_events_reach_members_and_nobody_else(jp_ws_fetch: Any, world: Wor
     member = await jp_ws_fetch("exact", "api", "events", params={"image_set": world.image_set.id},
                                headers=world.auth("max"))  # fmt: skip
     outsider = await jp_ws_fetch("exact", "api", "events", headers=world.auth("eve"))
-    made = world.stores["ann"].add_annotation(world.image, world.box, {"x1": 3, "y1": 3, "x2": 8, "y2": 8})
+    made = world.stores["ann"].add_annotation(
+        world.image, world.box, {"x1": 3, "y1": 3, "x2": 8, "y2": 8}
+    )
     change = await _next(member)
     assert change["kind"] == "annotation"
     assert change["action"] == "created"

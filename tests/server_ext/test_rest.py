@@ -33,7 +33,9 @@ def seeded(world: World) -> World:
     )  # fmt: skip
     world.extra["ids"] = ids
     olga = world.stores["olga"]
-    olga_type = olga.create_annotation_type(olga.create_product(world.other_team, "P"), "t", vector_type=1)
+    olga_type = olga.create_annotation_type(
+        olga.create_product(world.other_team, "P"), "t", vector_type=1
+    )
     world.extra["olga_annotation"] = olga.add_annotation(world.other_image, olga_type, box(5, 5)).id
     return world
 
@@ -47,7 +49,9 @@ async def get(jp_fetch: Any, world: World, user: str, path: str, **params: Any) 
 async def test_pagination_next_urls_are_absolute_with_limit_and_offset(
     jp_fetch: Any, seeded: World
 ) -> None:
-    first = await get(jp_fetch, seeded, "max", "annotations/annotations/", limit=5, image=seeded.image.id)
+    first = await get(
+        jp_fetch, seeded, "max", "annotations/annotations/", limit=5, image=seeded.image.id
+    )
     assert first["count"] == 12
     assert len(first["results"]) == 5
     assert first["previous"] is None
@@ -114,7 +118,9 @@ async def test_expand_fields_omit(jp_fetch: Any, seeded: World) -> None:
     assert row["annotation_type"]["name"] == "mitotic figure"
     assert row["image"]["id"] == seeded.image.id
     assert row["image"]["image_set"]["name"] == "Breast cases"
-    only = await get(jp_fetch, seeded, "max", "annotations/annotations/", fields="id,vector", limit=2)
+    only = await get(
+        jp_fetch, seeded, "max", "annotations/annotations/", fields="id,vector", limit=2
+    )
     assert [set(r) for r in only["results"]] == [{"id", "vector"}] * 2
     images = await get(jp_fetch, seeded, "max", "images/images/", omit="annotations")
     assert "annotations" not in images["results"][0]
@@ -162,7 +168,9 @@ async def test_annotation_filters(
 
 
 async def test_filters_on_other_resources(jp_fetch: Any, seeded: World) -> None:
-    named = await get(jp_fetch, seeded, "max", "annotations/annotation_types/", name__contains="tum")
+    named = await get(
+        jp_fetch, seeded, "max", "annotations/annotation_types/", name__contains="tum"
+    )
     assert [r["name"] for r in named["results"]] == ["tumour"]
     ranged = await get(jp_fetch, seeded, "max", "images/images/", width__range="2000,3000")
     assert ranged["count"] == 1
@@ -177,7 +185,9 @@ async def test_filters_on_other_resources(jp_fetch: Any, seeded: World) -> None:
 async def test_annotation_writes_bulk_upsert_patch_delete(jp_fetch: Any, seeded: World) -> None:
     url = f"{API}/annotations/annotations/"
     image, kind = seeded.image.id, seeded.box.id
-    items = [{"image": image, "annotation_type": kind, "vector": box(500 + i, 500)} for i in range(3)]
+    items = [
+        {"image": image, "annotation_type": kind, "vector": box(500 + i, 500)} for i in range(3)
+    ]
     bulk = await call(jp_fetch, url, method="POST", body=items, headers=seeded.auth("max"))
     assert bulk.code == 201, bulk.body
     made = body(bulk)
@@ -185,7 +195,12 @@ async def test_annotation_writes_bulk_upsert_patch_delete(jp_fetch: Any, seeded:
     assert {r["user"] for r in made} == {seeded.stores["max"].user.id}
 
     uid = str(uuid.uuid4())
-    first = {"image": image, "annotation_type": kind, "vector": box(700, 700), "unique_identifier": uid}
+    first = {
+        "image": image,
+        "annotation_type": kind,
+        "vector": box(700, 700),
+        "unique_identifier": uid,
+    }
     created = await call(jp_fetch, url, method="POST", body=first, headers=seeded.auth("max"))
     assert created.code == 201
     again = await call(jp_fetch, url, method="POST", headers=seeded.auth("max"),
@@ -211,7 +226,9 @@ async def test_annotation_writes_bulk_upsert_patch_delete(jp_fetch: Any, seeded:
     left = await get(jp_fetch, seeded, "max", "annotations/annotations/", deleted="False",
                      id__in=",".join(str(r["id"]) for r in made))  # fmt: skip
     assert [r["id"] for r in left["results"]] == [made[2]["id"]]
-    deleted = await call(jp_fetch, f"{url}{made[2]['id']}/", method="DELETE", headers=seeded.auth("max"))
+    deleted = await call(
+        jp_fetch, f"{url}{made[2]['id']}/", method="DELETE", headers=seeded.auth("max")
+    )
     assert deleted.code == 204
     row = await get(jp_fetch, seeded, "max", f"annotations/annotations/{made[2]['id']}/")
     assert row["deleted"] is True
@@ -222,7 +239,9 @@ async def test_outsider_writes_are_refused(jp_fetch: Any, seeded: World) -> None
     item = {"image": seeded.image.id, "annotation_type": seeded.box.id, "vector": box(1, 1)}
     for user in ("eve", "olga"):
         for payload in (item, [item]):
-            response = await call(jp_fetch, url, method="POST", body=payload, headers=seeded.auth(user))
+            response = await call(
+                jp_fetch, url, method="POST", body=payload, headers=seeded.auth(user)
+            )
             assert response.code in {403, 404}, response.body
         ident = seeded.extra["ids"][0]
         patch = await call(jp_fetch, f"{url}{ident}/", method="PATCH", body={"description": "x"},
@@ -281,14 +300,30 @@ async def test_catalog_writes(jp_fetch: Any, seeded: World) -> None:
         ("POST", "annotations/annotations/", "[1, 2]"),
         ("POST", "annotations/annotations/", '{"image": "abc", "annotation_type": 1}'),
         ("POST", "annotations/annotations/", '{"image": IMG, "annotation_type": true}'),
-        ("POST", "annotations/annotations/", '{"image": IMG, "annotation_type": TYPE, "vector": "x"}'),
-        ("POST", "annotations/annotations/", '{"image": IMG, "annotation_type": TYPE, "vector": {"x1": 1}}'),
+        (
+            "POST",
+            "annotations/annotations/",
+            '{"image": IMG, "annotation_type": TYPE, "vector": "x"}',
+        ),
+        (
+            "POST",
+            "annotations/annotations/",
+            '{"image": IMG, "annotation_type": TYPE, "vector": {"x1": 1}}',
+        ),
         ("POST", "annotations/annotations/", '{"image": 99999999999, "annotation_type": TYPE}'),
         ("POST", "annotations/annotations/", '{"image": IMG}'),
         ("POST", "images/image_sets/", '{"name": 5, "team": 1}'),
         ("POST", "images/image_sets/", '{"name": ""}'),
-        ("POST", "annotations/annotation_types/", '{"name": "x", "product": PROD, "vector_type": 99}'),
-        ("POST", "annotations/annotation_types/", '{"name": "x", "product": PROD, "color_code": "red"}'),
+        (
+            "POST",
+            "annotations/annotation_types/",
+            '{"name": "x", "product": PROD, "vector_type": 99}',
+        ),
+        (
+            "POST",
+            "annotations/annotation_types/",
+            '{"name": "x", "product": PROD, "color_code": "red"}',
+        ),
         ("POST", "images/images/", '{"image_set": SET, "path": "../../../../etc/passwd"}'),
         ("POST", "images/images/", '{"image_set": SET, "path": "/etc/hostname"}'),
         ("POST", "images/images/", '{"image_set": SET, "path": 12}'),
@@ -348,8 +383,12 @@ async def test_openapi_lists_the_served_routes(jp_fetch: Any, seeded: World) -> 
     assert {"limit", "offset", "expand", "image", "id__in", "vector_x_min", "deleted"} <= filters
 
 
-async def test_paging_cache_sees_changes_from_outside_the_server(jp_fetch: Any, seeded: World) -> None:
-    first = await get(jp_fetch, seeded, "max", "annotations/annotations/", image=seeded.image.id, limit=2)
+async def test_paging_cache_sees_changes_from_outside_the_server(
+    jp_fetch: Any, seeded: World
+) -> None:
+    first = await get(
+        jp_fetch, seeded, "max", "annotations/annotations/", image=seeded.image.id, limit=2
+    )
     before = first["count"]
     ann = seeded.stores["ann"]
     made = ann.add_annotation(seeded.image, seeded.box, box(900, 900))  # not through the server

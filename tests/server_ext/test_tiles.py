@@ -118,7 +118,9 @@ async def test_bad_credentials_are_403_json(
 
 
 async def test_basic_auth_with_a_token_as_password(jp_fetch: Any, world: World) -> None:
-    ok = await call(jp_fetch, f"{base(world)}/slide_information/", headers=world.auth("max", basic=True))
+    ok = await call(
+        jp_fetch, f"{base(world)}/slide_information/", headers=world.auth("max", basic=True)
+    )
     assert ok.code == 200
     info = body(ok)
     assert info["id"] == str(world.image.id)
@@ -128,7 +130,9 @@ async def test_basic_auth_with_a_token_as_password(jp_fetch: Any, world: World) 
     import base64
 
     raw = base64.b64encode(f"max:{world.tokens['ann']}".encode()).decode()
-    bad = await call(jp_fetch, f"{base(world)}/slide_information/", headers={"Authorization": f"Basic {raw}"})
+    bad = await call(
+        jp_fetch, f"{base(world)}/slide_information/", headers={"Authorization": f"Basic {raw}"}
+    )
     assert bad.code == 403
 
 

@@ -123,7 +123,9 @@ def test_change_feed_survives_a_dropped_listener_connection(world: World, backen
 
     def listeners(conn: sa.Connection) -> set[int]:
         rows = conn.execute(
-            sa.text("SELECT pid FROM pg_stat_activity WHERE query = :q AND datname = current_database()"),
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE query = :q AND datname = current_database()"
+            ),
             {"q": f"LISTEN {CHANNEL}"},
         )
         return {int(pid) for (pid,) in rows}

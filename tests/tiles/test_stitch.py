@@ -68,9 +68,7 @@ def test_levels_without_a_stored_level_use_dct_scaling_within_jpeg_tolerance(sam
                 full_h = min(h * scale, 2967 - y * scale)
                 full = openslide_region(path, 0, (x * scale, y * scale, full_w, full_h))
                 image = Image.fromarray(full.astype(np.uint8))
-                reference = np.asarray(image.resize((w, h), Image.Resampling.BOX)).astype(
-                    np.int16
-                )
+                reference = np.asarray(image.resize((w, h), Image.Resampling.BOX)).astype(np.int16)
                 diff = np.abs(np.asarray(ours).astype(np.int16) - reference)
                 assert diff.mean() <= 3.0, (steps, col, row, diff.mean())
                 assert np.percentile(diff, 99) <= 24, (steps, col, row)

@@ -51,7 +51,7 @@ def test_density_when_too_many_to_tell_apart_detail_when_zoomed_in(world: World)
     n = _commands.DETAIL_FLOOR + 500
     xs = rng.integers(0, width - 40, n)
     ys = rng.integers(0, height - 40, n)
-    # 12-gons: on PostgreSQL the keys come back in jsonb order (x1, x10, x11, x12, x2, ...)
+    # 12-gons: PostgreSQL's jsonb gives keys back shorter first (x1 .. x9, y1 .. y9, x10, ...)
     angles = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     vectors = [
         {

@@ -26,16 +26,25 @@ from PIL import Image as PILImage
 
 from exact_lab.tiles import Tile
 
-__all__ = ["pad_tile"]
+__all__ = ["needs_padding", "pad_tile"]
 
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 
 
+def needs_padding(tile: Tile, size: int) -> bool:
+    """Tell whether ``tile`` is smaller than ``size`` x ``size`` (reads the image header only)."""
+    picture = PILImage.open(io.BytesIO(tile.data))
+    return picture.width < size or picture.height < size
+
+
 def pad_tile(tile: Tile, size: int) -> Tile:
-    """Return ``tile`` grown to ``size`` x ``size`` (its pixels top-left), or as is when full."""
-    picture = PILImage.open(io.BytesIO(tile.data))  # reads the header only
-    if picture.width >= size and picture.height >= size:
+    """Return ``tile`` grown to ``size`` x ``size`` (its pixels top-left), or as is when full.
+
+    Decodes and encodes an edge tile: call it off the event loop.
+    """
+    if not needs_padding(tile, size):
         return tile
+    picture = PILImage.open(io.BytesIO(tile.data))
     kind = _FORMATS[tile.media_type]
     mode, fill = ("RGB", (255, 255, 255)) if kind == "JPEG" else ("RGBA", (0, 0, 0, 0))
     canvas = PILImage.new(mode, (size, size), fill)

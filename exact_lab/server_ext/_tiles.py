@@ -26,7 +26,7 @@ from tornado import web
 from exact_lab.entities import Image
 from exact_lab.errors import BadInput, ExactLabError, NotFound
 from exact_lab.server_ext._base import ExactHandler
-from exact_lab.server_ext._pad import pad_tile
+from exact_lab.server_ext._pad import needs_padding, pad_tile
 from exact_lab.tiles import Tile
 
 __all__ = [
@@ -209,7 +209,8 @@ class TileHandler(_SlideHandler):
                 self._answer(etag, None)
                 return
             tile = tiles.tile_nowait(grant.path, lvl, c, r, frame=index, image_format=fmt)
-            if tile is not None:
+            # an edge tile to pad needs pixel work: that goes to the executor below
+            if tile is not None and not (self._pad_to and needs_padding(tile, self._pad_to)):
                 self._answer(etag, tile)
                 return
 
@@ -218,7 +219,8 @@ class TileHandler(_SlideHandler):
             etag = f'"{found.stem}-{address}"'
             if etag in known:
                 return etag, None
-            return etag, tiles.tile(found.path, lvl, c, r, frame=index, image_format=fmt)
+            tile = tiles.tile(found.path, lvl, c, r, frame=index, image_format=fmt)
+            return etag, pad_tile(tile, self._pad_to) if self._pad_to else tile
 
         self._answer(*await self.run(work))
 
@@ -240,8 +242,6 @@ class TileHandler(_SlideHandler):
         if tile is None:
             self.not_modified()
             return
-        if getattr(self, "_pad_to", 0):
-            tile = pad_tile(tile, self._pad_to)
         self.set_header("Content-Type", tile.media_type)
         self.finish(tile.data)
 

@@ -48,6 +48,29 @@ def viewer_cell(user: str, target: str, height: int = 560) -> str:
     )
 
 
+def start_viewer_lab(
+    tmp: pytest.TempPathFactory, name: str, world: World, notebooks: dict[str, str]
+) -> JupyterProcess:
+    """JupyterLab on one-cell ``notebooks`` (file name: source), using the world's store.
+
+    The server acts as its owner, alice (as a laptop's or a hub user's server does), so the
+    viewer of alice's kernel loads tiles over HTTP with the page's Jupyter login.
+    """
+    workdir = tmp.mktemp(name)
+    root = workdir / "root"
+    root.mkdir()
+    for filename, source in notebooks.items():
+        notebook(root / filename, source)
+    return start_jupyter(
+        "lab",
+        workdir,
+        root,
+        env={"EXACT_LAB_URL": world.url},
+        ready_path="exact/api/status",
+        extra_args=["--ExactLabApp.local_user=alice"],
+    )
+
+
 @pytest.fixture(scope="module")
 def world(
     tmp_path_factory: pytest.TempPathFactory, sample_slides_dir: Path, isolated_data_dir: Path
@@ -66,22 +89,12 @@ def world(
 @pytest.fixture(scope="module")
 def viewer_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[JupyterProcess]:
     """JupyterLab whose extension and kernels use the world's store."""
-    workdir = tmp_path_factory.mktemp("viewer-lab")
-    root = workdir / "root"
-    root.mkdir()
     image = world.image.id
-    notebook(root / "alice.ipynb", viewer_cell("alice", f"store.image({image})"))
-    notebook(root / "carol.ipynb", viewer_cell("carol", str(image)))
-    # the server acts as its owner, alice (as a laptop's or a hub user's server does), so the
-    # viewer of alice's kernel loads tiles over HTTP with the page's Jupyter login
-    server = start_jupyter(
-        "lab",
-        workdir,
-        root,
-        env={"EXACT_LAB_URL": world.url},
-        ready_path="exact/api/status",
-        extra_args=["--ExactLabApp.local_user=alice"],
-    )
+    notebooks = {
+        "alice.ipynb": viewer_cell("alice", f"store.image({image})"),
+        "carol.ipynb": viewer_cell("carol", str(image)),
+    }
+    server = start_viewer_lab(tmp_path_factory, "viewer-lab", world, notebooks)
     yield server
     server.stop()
 

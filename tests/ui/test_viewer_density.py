@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from tests.ui.conftest import screenshot
-from tests.ui.servers import JupyterProcess, start_jupyter
-from tests.ui.test_viewer import VIEWER, notebook, open_viewer, viewer_cell
+from tests.ui.servers import JupyterProcess
+from tests.ui.test_viewer import VIEWER, open_viewer, start_viewer_lab, viewer_cell
 from tests.widgets.world import World, make_world
 
 N = 30_000
@@ -55,19 +55,9 @@ def world(
 
 @pytest.fixture(scope="module")
 def density_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[JupyterProcess]:
-    workdir = tmp_path_factory.mktemp("density-lab")
-    root = workdir / "root"
-    root.mkdir()
     cell = viewer_cell("alice", f"store.image({world.image.id})")
-    notebook(root / "alice.ipynb", cell.replace("height=560)", "height=560, tool='select')"))
-    server = start_jupyter(
-        "lab",
-        workdir,
-        root,
-        env={"EXACT_LAB_URL": world.url},
-        ready_path="exact/api/status",
-        extra_args=["--ExactLabApp.local_user=alice"],
-    )
+    cell = cell.replace("height=560)", "height=560, tool='select')")
+    server = start_viewer_lab(tmp_path_factory, "density-lab", world, {"alice.ipynb": cell})
     yield server
     server.stop()
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from tests.ui.conftest import screenshot
-from tests.ui.servers import JupyterProcess, start_jupyter
-from tests.ui.test_viewer import VIEWER, View, notebook, open_viewer, viewer_cell
+from tests.ui.servers import JupyterProcess
+from tests.ui.test_viewer import VIEWER, View, open_viewer, start_viewer_lab, viewer_cell
 from tests.widgets.world import World, make_world
 
 #: Centres of the tiny polygons (level-0 px): a 6 x 6 grid, 6 px across each.
@@ -53,20 +53,10 @@ def world(
 
 @pytest.fixture(scope="module")
 def overlay_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[JupyterProcess]:
-    workdir = tmp_path_factory.mktemp("overlay-lab")
-    root = workdir / "root"
-    root.mkdir()
     # the select tool: a drag pans (a drawing tool would draw)
     cell = viewer_cell("alice", f"store.image({world.image.id})")
-    notebook(root / "alice.ipynb", cell.replace("height=560)", "height=560, tool='select')"))
-    server = start_jupyter(
-        "lab",
-        workdir,
-        root,
-        env={"EXACT_LAB_URL": world.url},
-        ready_path="exact/api/status",
-        extra_args=["--ExactLabApp.local_user=alice"],
-    )
+    cell = cell.replace("height=560)", "height=560, tool='select')")
+    server = start_viewer_lab(tmp_path_factory, "overlay-lab", world, {"alice.ipynb": cell})
     yield server
     server.stop()
 

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 
 from tests.ui.conftest import screenshot
-from tests.ui.servers import JupyterProcess, start_jupyter
+from tests.ui.servers import JupyterProcess
 from tests.ui.test_viewer import (
     VIEWER,
     View,
     live,
     near,
-    notebook,
     open_viewer,
     quiet,
+    start_viewer_lab,
     viewer_cell,
     wait_until,
 )
@@ -77,18 +77,8 @@ def kinds(world: World) -> dict[str, Any]:
 def tools_lab(
     tmp_path_factory: pytest.TempPathFactory, world: World, kinds: dict[str, Any]
 ) -> Iterator[JupyterProcess]:
-    workdir = tmp_path_factory.mktemp("tools-lab")
-    root = workdir / "root"
-    root.mkdir()
-    notebook(root / "alice.ipynb", viewer_cell("alice", f"store.image({world.image.id})"))
-    server = start_jupyter(
-        "lab",
-        workdir,
-        root,
-        env={"EXACT_LAB_URL": world.url},
-        ready_path="exact/api/status",
-        extra_args=["--ExactLabApp.local_user=alice"],
-    )
+    cell = viewer_cell("alice", f"store.image({world.image.id})")
+    server = start_viewer_lab(tmp_path_factory, "tools-lab", world, {"alice.ipynb": cell})
     yield server
     server.stop()
 

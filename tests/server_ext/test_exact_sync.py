@@ -8,15 +8,9 @@ PostgreSQL; the client authenticates with HTTP Basic: username and password (set
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +18,7 @@ import pytest
 from PIL import Image as PILImage
 
 from exact_lab.store import connect
+from tests.store.conftest import start_server
 
 exact_sync = pytest.importorskip("exact_sync")
 
@@ -49,20 +44,12 @@ from exact_sync.v1.models import (  # noqa: E402
 from exact_sync.v1.rest import ApiException  # noqa: E402
 
 ANN_PASSWORD = "ann's real password"
-STARTUP_LIMIT = 120  # seconds to wait for the server to listen (a wait, not an assertion)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
+) -> dict[str, Any]:
     """A running ``exact-lab serve``, a password and a token of user ``ann``, a token of ``eve``."""
     folder = tmp_path_factory.mktemp("serve")
     if request.param == "sqlite":
@@ -74,32 +61,9 @@ def served(
         store.set_password("ann", ANN_PASSWORD)
     with connect(url, user="eve") as store:
         eve_token = store.create_token("exact-sync").plain
-    port = _free_port()
-    env = {**os.environ, "EXACT_LAB_DATA_DIR": str(folder / "data"), "JUPYTER_CONFIG_DIR":
-           str(folder / "jupyter-config"), "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}  # fmt: skip
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exact_lab.cli", "serve", "--port", str(port),
-         "--database-url", url, "--upload-dir", str(folder / "uploads")],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/exact"
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/v1/users/users/", timeout=5)
-        except urllib.error.HTTPError:
-            break  # 403 without credentials: the server is up
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail((folder / "server.log").read_text()[-3000:])
-            time.sleep(0.3)
-    yield {"host": base, "token": token, "eve_token": eve_token, "url": url,
+    base = start_server(request, folder, url)  # stopped when the module's tests end
+    return {"host": base, "token": token, "eve_token": eve_token, "url": url,
            "password": ANN_PASSWORD}  # fmt: skip
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
 
 
 def client(served: dict[str, Any], user: str = "ann", secret: str = "password") -> ApiClient:

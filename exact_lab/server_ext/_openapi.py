@@ -212,6 +212,22 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "responses": _responses("200", arrow),
         }
     }
+    paths["/api/native/images/{id}/density"] = {
+        "get": {
+            "tags": ["native"],
+            "summary": "annotation counts per grid cell and type (Arrow, or JSON columns)",
+            "parameters": [
+                _path("id", "image id"),
+                {**_query("cell", "number", "cell size in level-0 px"), "required": True},
+                _query("bbox", "string", "x0,y0,x1,y1"),
+                _query("frame", "integer"),
+                _query("types", "string", "type ids"),
+                _query("deleted", "string", "true, false or all"),
+                _query("format", "string", "arrow or json"),
+            ],
+            "responses": _responses("200", {**arrow, **_JSON}),
+        }
+    }
     paths["/api/native/annotations"] = {
         "post": {
             "tags": ["native"],

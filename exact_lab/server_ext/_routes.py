@@ -6,6 +6,7 @@ from typing import Any
 
 from exact_lab.server_ext import _resources as res
 from exact_lab.server_ext._annotations import Annotations
+from exact_lab.server_ext._density import density_routes
 from exact_lab.server_ext._events import EventsHandler
 from exact_lab.server_ext._images import ImageListHandler
 from exact_lab.server_ext._media import MediaDownloadHandler, MediaFiles, MediaListHandler
@@ -37,6 +38,7 @@ def api_routes(prefix: str) -> list[tuple[Any, ...]]:
     routes: list[tuple[Any, ...]] = [
         *tile_routes(f"{prefix}/images/images"),
         *native_routes(f"{api}/native"),
+        *density_routes(f"{api}/native"),
         *store_rpc_routes(f"{api}/native"),
         (rf"{api}/events/?", EventsHandler),
         (rf"{prefix}/openapi/?", OpenApiHandler),

@@ -374,6 +374,33 @@ class Store(abc.ABC):
         """Annotations of an image whose bounding box intersects ``(x0, y0, x1, y1)``."""
 
     @abc.abstractmethod
+    def annotation_density(
+        self,
+        image: Ref,
+        cell: float,
+        *,
+        bbox: Bbox | None = None,
+        frame: int | None = None,
+        annotation_type: Ref | Sequence[Ref] | None = None,
+        deleted: Deleted = False,
+    ) -> pd.DataFrame:
+        """Count an image's annotations per grid cell and type, in the database.
+
+        The grid has square cells of ``cell`` level-0 px (at least 1) from the image's top-left
+        corner; an annotation counts in the cell holding the centre of its bounding box,
+        ``cx = floor((x_min + x_max) / (2 * cell))``, ``cy`` likewise. One row per non-empty
+        (cell, type), ordered by ``cy``, ``cx``, type; columns ``cx``, ``cy``,
+        ``annotation_type``, ``count`` (int64). Global labels (no bounding box) never count.
+        ``bbox`` keeps the annotations whose bounding box intersects it (those of
+        :meth:`annotations_in`); ``frame``, ``annotation_type`` and ``deleted`` filter as
+        there. Access follows :meth:`annotations`: competitive sets count only the caller's
+        own annotations (team admins: all).
+
+        >>> density = store.annotation_density(image, 1000)  # doctest: +SKIP
+        >>> density.pivot_table("count", "cy", "cx", aggfunc="sum", fill_value=0)  # doctest: +SKIP
+        """
+
+    @abc.abstractmethod
     def history(self, annotation: Ref) -> list[Revision]:
         """Every revision of an annotation, oldest first: who changed what, when."""
 

@@ -39,6 +39,12 @@ from exact_lab.entities import (
 )
 from exact_lab.errors import BadInput, PermissionDenied
 from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, Store, Subscription, ref
+from exact_lab.store.density import (
+    DENSITY_COLUMNS,
+    check_density_args,
+    density_frame,
+    type_ids,
+)
 from exact_lab.store.rest._events import WebSocketSubscription
 from exact_lab.store.rest._wire import (
     ARROW_STREAM,
@@ -47,6 +53,7 @@ from exact_lab.store.rest._wire import (
     arrow_bytes,
     decode,
     frame_from_arrow,
+    read_arrow,
 )
 
 if TYPE_CHECKING:
@@ -370,6 +377,37 @@ class RestStore(Store):
             deleted=deleted, with_vector=with_vector,
         )  # fmt: skip
         return self._frame(table, with_vector=with_vector, format=format)
+
+    def annotation_density(
+        self,
+        image: Ref,
+        cell: float,
+        *,
+        bbox: Bbox | None = None,
+        frame: int | None = None,
+        annotation_type: Ref | Sequence[Ref] | None = None,
+        deleted: Deleted = False,
+    ) -> pd.DataFrame:
+        """Count annotations per grid cell and type on the server (``images/{id}/density``)."""
+        size, window = check_density_args(cell, bbox, frame, deleted)
+        query: dict[str, Any] = {"cell": repr(size)}
+        if window is not None:
+            query["bbox"] = ",".join(repr(v) for v in window)
+        if frame is not None:
+            query["frame"] = frame
+        types = type_ids(annotation_type)
+        if types is not None:
+            if not types:  # no type asked for: nothing to count
+                return density_frame([])
+            query["types"] = ",".join(str(t) for t in types)
+        query["deleted"] = "all" if deleted is None else str(bool(deleted)).lower()
+        answer = self._http.request(
+            "GET", f"native/images/{ref(image, 'image')}/density", params=query, retry=True
+        )
+        table = read_arrow(answer.content)
+        return pd.DataFrame(
+            {name: table.column(name).to_numpy().astype("int64") for name in DENSITY_COLUMNS}
+        )
 
     def history(self, annotation: Ref) -> list[Revision]:
         """Every revision of an annotation, oldest first."""

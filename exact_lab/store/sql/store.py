@@ -23,6 +23,7 @@ from exact_lab.store.sql import models as m
 from exact_lab.store.sql.annotations import AnnotationWriteMixin
 from exact_lab.store.sql.base import ADMIN, Shared
 from exact_lab.store.sql.catalog import CatalogMixin
+from exact_lab.store.sql.density import DensityMixin
 from exact_lab.store.sql.engine import make_engine
 from exact_lab.store.sql.extras import ExtrasMixin
 from exact_lab.store.sql.feed import PgListener
@@ -46,7 +47,13 @@ class _SqlSubscription(Subscription):
 
 
 class SqlStore(
-    PeopleMixin, TemplatesMixin, CatalogMixin, AnnotationWriteMixin, ReadMixin, ExtrasMixin
+    PeopleMixin,
+    TemplatesMixin,
+    CatalogMixin,
+    AnnotationWriteMixin,
+    ReadMixin,
+    DensityMixin,
+    ExtrasMixin,
 ):
     """The store on a SQL database; open it with :func:`exact_lab.store.connect`.
 

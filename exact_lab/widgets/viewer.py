@@ -49,6 +49,7 @@ from exact_lab.errors import ExactLabError
 from exact_lab.store.abstract import Ref, Store, Subscription, ref
 from exact_lab.widgets import _commands
 from exact_lab.widgets._bundle import bundle
+from exact_lab.widgets._density import HomeCounts, cell_size
 from exact_lab.widgets._edits import Editor
 from exact_lab.widgets._model import (
     FILTERS,
@@ -149,6 +150,7 @@ class SlideViewer(anywidget.AnyWidget):
         self._subscription: Subscription | None = None
         self._image: Image | None = None
         self._comm_tiles = CommTiles(None)
+        self._home: HomeCounts | None = None
         self.on_msg(self._on_custom_msg)
         self.user = {"id": store.user.id, "username": store.user.username}
         self._open_target(target)
@@ -223,6 +225,11 @@ class SlideViewer(anywidget.AnyWidget):
             self.image_index = index
         self.error = ""
         self.dzi_url = dzi_path(image.id, frame=self.frame)
+        # the home view's region is the whole image: count it while the page loads
+        frame = self.frame if image.frames > 1 else None
+        self._home = HomeCounts(
+            self.store, image.id, cell_size(image.width, image.height), frame=frame
+        )
 
     def _slide_path(self, image: Image) -> str | None:
         """Return the slide file for tiles over the widget channel (trusted stores only)."""
@@ -416,6 +423,7 @@ class SlideViewer(anywidget.AnyWidget):
     def _on_store_change(self, change: Change) -> None:
         if change.kind != "annotation":
             return
+        self._forget_home()
         if self._image is not None and change.image in (None, self._image.id):
             self._refresh(change)
         try:
@@ -423,7 +431,16 @@ class SlideViewer(anywidget.AnyWidget):
         except Exception:
             log.exception("an on_change callback failed")
 
+    def _home_counts(self, image: int, frame: int | None, cell: float) -> pd.DataFrame | None:
+        """Return the whole image's early counts if they match and nothing changed since."""
+        return None if self._home is None else self._home.take(image, frame, cell)
+
+    def _forget_home(self) -> None:
+        if self._home is not None:
+            self._home.stale()
+
     def _refresh(self, change: Change | None = None) -> None:
+        self._forget_home()
         payload: dict[str, Any] = {"kind": "refresh"}
         if change is not None:
             payload.update(action=change.action, ids=list(change.ids), user=change.user)

@@ -1,0 +1,63 @@
+"""Box vectors kept as their bounding box only (PostgreSQL, migration 0006).
+
+The EXACT vector of a box given by its bounding box, ``{"x1": x_min, "y1": y_min, "x2": x_max,
+"y2": y_max}`` with integer corners, repeats four columns the row holds anyway. On PostgreSQL the
+bulk path stores NULL in ``vector`` for such rows and every read puts the vector back from the
+bounding box: parsing a JSON text into jsonb for each row, and the ~90 bytes it adds to the row
+and to the WAL, were a third of the server's time per bulk-inserted row.
+
+The rule, on both backends: ``vector IS NULL AND x_min IS NOT NULL`` means the vector is the
+box's integer corners. (An annotation without a vector, of a global type, has no bounding box
+either.) Reads return what the stored jsonb would have printed, byte for byte: PostgreSQL orders
+jsonb keys by length, then bytewise, so ``x1, x2, y1, y2``.
+
+>>> box_vector(None, 10.0, 20.0, 30.0, 45.0)
+{'x1': 10, 'x2': 30, 'y1': 20, 'y2': 45}
+>>> box_vector({"x1": 1, "y1": 2}, 1.0, 2.0, 1.0, 2.0)
+{'x1': 1, 'y1': 2}
+>>> print(vector_sql("a."))  # doctest: +NORMALIZE_WHITESPACE
+coalesce(a.vector, CASE WHEN a.x_min IS NOT NULL THEN jsonb_build_object('x1',
+a.x_min::int8, 'x2', a.x_max::int8, 'y1', a.y_min::int8, 'y2', a.y_max::int8) END)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+#: jsonb's key order and the bounding-box column behind each key
+KEYS = (("x1", "x_min"), ("x2", "x_max"), ("y1", "y_min"), ("y2", "y_max"))
+
+
+def vector_sql(prefix: str = "") -> str:
+    """The row's vector as a jsonb SQL expression (PostgreSQL); ``prefix`` qualifies columns."""
+    pairs = ", ".join(f"'{key}', {prefix}{column}::int8" for key, column in KEYS)
+    return (
+        f"coalesce({prefix}vector, CASE WHEN {prefix}x_min IS NOT NULL "
+        f"THEN jsonb_build_object({pairs}) END)"
+    )
+
+
+def vector_column(table: sa.Table) -> Any:
+    """:func:`vector_sql` as a SQLAlchemy expression over ``table`` (PostgreSQL), labelled."""
+    c = table.c
+    pairs = [v for key, col in KEYS for v in (sa.literal(key), sa.cast(c[col], sa.BigInteger))]
+    derived = sa.case((c.x_min.is_not(None), sa.func.jsonb_build_object(*pairs)))
+    return sa.func.coalesce(c.vector, derived).label("vector")
+
+
+def box_vector(
+    vector: Any, x_min: float | None, y_min: float | None, x_max: float | None, y_max: float | None
+) -> Any:
+    """Return a row's vector: the stored one, else the one its bounding box stands for."""
+    if vector is not None or x_min is None:
+        return vector
+    corners = {"x_min": x_min, "y_min": y_min, "x_max": x_max, "y_max": y_max}
+    return {key: int(corners[column]) for key, column in KEYS}  # type: ignore[arg-type]
+
+
+def integral(*columns: np.ndarray) -> bool:
+    """True when every coordinate is a whole number, so the vector may be left out."""
+    return all(bool(np.all(np.mod(c, 1) == 0)) for c in columns)

@@ -21,7 +21,7 @@ from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, ref
 from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.sql.fastread import read_arrow, read_frame
-from exact_lab.store.sql.viewport import viewport_frame
+from exact_lab.store.sql.viewport import pg_viewport, viewport_frame
 
 A = m.AnnotationRow.__table__
 _SCAN_SLACK = 4  # read at most this many table rows per row of the image (see _image_rows)
@@ -255,7 +255,21 @@ class ReadMixin(SqlBase):
         if format not in ("pandas", "arrow"):
             raise BadInput(f"format: expected 'pandas' or 'arrow', got {format!r}", field="format")
         types = None if annotation_type is None else _ids(annotation_type, "annotation_type")
-        with self._tx() as s:
+        if self._shared.postgres:  # access check and rows in one round trip
+            found = pg_viewport(
+                self._shared.engine,
+                me=self._uid(),
+                image=ref(image, "image"),
+                bbox=(x0, y0, x1, y1),
+                types=types,
+                frame=frame,
+                deleted=deleted,
+                with_vector=with_vector,
+                arrow=format == "arrow",
+            )
+            if found is not None:
+                return found
+        with self._tx() as s:  # SQLite; on PostgreSQL, raises the access error
             image_id, only_user = self._image_access(s, image)
             frame_out = viewport_frame(
                 s,

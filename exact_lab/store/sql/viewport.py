@@ -176,6 +176,50 @@ def _pg_statement(
     return select + "FROM " + access + " " + rows
 
 
+def pg_statement(
+    *,
+    me: int,
+    image: int,
+    bbox: tuple[float, float, float, float],
+    types: Sequence[int] | None = None,
+    frame: int | None = None,
+    deleted: bool | None = False,
+    with_vector: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """Return the one-trip viewport statement and its parameters (psycopg ``%(name)s`` style).
+
+    >>> sql, params = pg_statement(me=1, image=2, bbox=(0, 0, 100, 100), with_vector=False)
+    >>> sql.startswith("SELECT a.id, a.image_id"), sorted(params)[:3]
+    (True, ['cells', 'image', 'me'])
+    """
+    x0, y0, x1, y1 = bbox
+    cells = grid.window_cells(bbox)
+    params: dict[str, Any] = {"me": me, "image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
+    if cells is not None:
+        params["cells"] = cells
+    if types is not None:
+        params["types"] = list(types)
+    if frame is not None:
+        params["frame"] = frame
+    sql = _pg_statement(
+        with_vector=with_vector,
+        cells=cells is not None,
+        types=types is not None,
+        frame=frame is not None,
+        deleted=None if deleted is None else bool(deleted),
+    )
+    return sql, params
+
+
+def pg_cursor(raw: Any, *, arrow: bool = False) -> Any:
+    """Open the binary cursor the statement runs on: times as int8, jsonb as text for Arrow."""
+    cur = raw.cursor(binary=True)
+    cur.adapters.register_loader("timestamptz", Int8BinaryLoader)
+    if arrow:
+        cur.adapters.register_loader("jsonb", _JsonbText)
+    return cur
+
+
 def pg_viewport(
     engine: sa.Engine,
     *,
@@ -195,30 +239,15 @@ def pg_viewport(
     as the bulk reads send them). None leaves the error (NotFound, or PermissionDenied for a
     deactivated user) to the caller's ordinary access check, so its wording stays the same.
     """
-    x0, y0, x1, y1 = bbox
-    cells = grid.window_cells(bbox)
-    params: dict[str, Any] = {"me": me, "image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
-    if cells is not None:
-        params["cells"] = cells
-    if types is not None:
-        params["types"] = list(types)
-    if frame is not None:
-        params["frame"] = frame
-    sql = _pg_statement(
+    sql, params = pg_statement(
+        me=me, image=image, bbox=bbox, types=types, frame=frame, deleted=deleted,
         with_vector=with_vector,
-        cells=cells is not None,
-        types=types is not None,
-        frame=frame is not None,
-        deleted=None if deleted is None else bool(deleted),
-    )
+    )  # fmt: skip
     with engine.connect() as conn:
         raw: Any = conn.connection.driver_connection
         raw.autocommit = True  # one statement: no BEGIN/COMMIT round trips around it
         try:
-            with raw.cursor(binary=True) as cur:
-                cur.adapters.register_loader("timestamptz", Int8BinaryLoader)
-                if arrow:
-                    cur.adapters.register_loader("jsonb", _JsonbText)
+            with pg_cursor(raw, arrow=arrow) as cur:
                 rows = cur.execute(sql, params, prepare=True).fetchall()
         finally:
             raw.autocommit = False

@@ -89,7 +89,8 @@ export class Overlay {
     this.data = EMPTY;
     this.index = new Map();
     this.boxes = new Float32Array(0);
-    this.density = { ...meta, grid: new Float32Array(buffers[0]) };
+    const grid = new Float32Array(buffers[0]);
+    this.density = { ...meta, grid, image: densityImage(meta.gx, meta.gy, grid, meta.max) };
     this.changed();
   }
 
@@ -238,7 +239,7 @@ export class Overlay {
     this.cached = { key, w, h, dpr, mx, my, scale: t.scale, ox: t.ox, oy: t.oy };
     if (this.density) {
       ctx.setTransform(s, 0, 0, s, ox, oy);
-      this.drawDensity(ctx, t.scale);
+      this.drawDensity(ctx);
       return;
     }
     const area = [-ox / s, -oy / s, (lw - ox) / s, (lh - oy) / s];
@@ -288,20 +289,14 @@ export class Overlay {
     return large;
   }
 
-  drawDensity(ctx, scale) {
-    const { bbox, gx, gy, grid, max } = this.density;
-    const cw = (bbox[2] - bbox[0]) / gx;
-    const ch = (bbox[3] - bbox[1]) / gy;
-    const top = Math.max(max, 1);
-    for (let j = 0; j < gy; j++) {
-      for (let i = 0; i < gx; i++) {
-        const v = grid[j * gx + i];
-        if (v <= 0) continue;
-        const a = 0.15 + 0.7 * Math.sqrt(v / top);
-        ctx.fillStyle = `rgba(255, ${Math.round(200 - 180 * (v / top))}, 0, ${a.toFixed(3)})`;
-        ctx.fillRect(bbox[0] + i * cw, bbox[1] + j * ch, cw + 0.5 / scale, ch + 0.5 / scale);
-      }
-    }
+  // The grid is one pixel per cell (made once per answer), scaled up without smoothing: one
+  // drawImage instead of a fillRect and a colour string per cell (128 x 128 of them) at every
+  // re-render, e.g. every frame of a zoom.
+  drawDensity(ctx) {
+    const { bbox, image } = this.density;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(image, bbox[0], bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1]);
+    ctx.imageSmoothingEnabled = true;
   }
 
   drawShapes(ctx, scale, rows) {
@@ -426,6 +421,30 @@ function shapeBoxes({ count, offsets, coords }) {
     out.set([x0, y0, x1, y1], 4 * i);
   }
   return out;
+}
+
+// The density grid (gx x gy counts, row-major) as a canvas of one pixel per cell: empty cells
+// transparent, others from yellow to red and more opaque with the square root of the count.
+function densityImage(gx, gy, grid, max) {
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, gx);
+  canvas.height = Math.max(1, gy);
+  if (!(gx > 0 && gy > 0)) return canvas;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(gx, gy);
+  const px = image.data;
+  const top = Math.max(max, 1);
+  for (let k = 0; k < gx * gy; k++) {
+    const v = grid[k];
+    if (!(v > 0)) continue;
+    const f = Math.min(v / top, 1);
+    px[4 * k] = 255;
+    px[4 * k + 1] = Math.round(200 - 180 * f);
+    px[4 * k + 2] = 0;
+    px[4 * k + 3] = Math.round(255 * (0.15 + 0.7 * Math.sqrt(f)));
+  }
+  ctx.putImageData(image, 0, 0);
+  return canvas;
 }
 
 // A type's colour as one little-endian RGBA pixel (0xAABBGGRR), faint for background types.

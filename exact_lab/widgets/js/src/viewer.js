@@ -56,7 +56,12 @@ function render({ model, el, experimental }) {
     ajaxWithCredentials: true,
     maxZoomPixelRatio: 4,
     animationTime: 0.3,
-    gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
+    // A drag moves the slide by each mouse step at once (OpenSeadragon applies drag steps
+    // without animation only when flicks are on), so it stays under the pointer and a step
+    // costs one frame; otherwise every step starts a 0.3 s spring, ~16 frames each redrawing
+    // tiles and overlay. The flick itself (momentum after release) is kept off.
+    gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false, flickEnabled: true, flickMinSpeed: Infinity },
+    gestureSettingsPen: { flickEnabled: true, flickMinSpeed: Infinity },
     keyboardNavEnabled: false,
     drawer: "canvas",
   });

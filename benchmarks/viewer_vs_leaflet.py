@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ from exact_lab.workflows.registration import add_slide  # noqa: E402
 from tests.ui.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.ui.servers import JupyterProcess, start_jupyter  # noqa: E402
 from tests.ui.test_lab import run_notebook_in_lab  # noqa: E402
+
+from _frame_work import CATEGORIES, FrameWork, frame_work  # noqa: E402
 
 SIDE = 40_000  # level-0 slide side in pixels (a 146 MB pyramid, made once into .cache/bench)
 CACHE = REPO / ".cache" / "bench"
@@ -83,7 +85,9 @@ window.__bench = {check: null, seen: null, first: null, frames: null};
 })();
 """
 CHECKS = {
-    "SlideViewer": "() => !!document.querySelector('canvas.elv-overlay[data-first-content]')",
+    # the overlay, or the home view's grid drawn before OpenSeadragon has opened the slide
+    "SlideViewer": """() => !!document.querySelector(
+        'canvas.elv-overlay[data-first-content], canvas.elv-preview[data-first-content]')""",
     # every feature of the GeoJSON layer is an element of the SVG renderer's group
     "ipyleaflet": """() => {
         const g = document.querySelector('.leaflet-overlay-pane svg g');
@@ -124,6 +128,9 @@ class Result:
     frames: list[float]  # pan frame intervals, ms
     note: str = ""
     gave_up_ms: float | None = None  # not drawn yet this long after the cell started
+    work: list[float] | None = None  # main-thread ms per frame of a second, traced pan
+    cpu_per_step: float | None = None  # CPU ms per drag step in that pan (see _frame_work)
+    trace: dict[str, float] = field(default_factory=dict)  # stage -> ms after the cell started
 
 
 # ---------------------------------------------------------------------------------- data
@@ -280,8 +287,9 @@ def widget_box(page: Any, widget: str) -> dict[str, float]:
     return dict(page.locator(selector).first.bounding_box())
 
 
-def pan(page: Any, widget: str) -> list[float]:
-    """Drag the view left by PAN_STEPS x PAN_STEP_PX, one step per frame; frame intervals in ms."""
+def pan(page: Any, widget: str, direction: int = 1) -> list[float]:
+    """Drag the view left (right: ``direction=-1``) by PAN_STEPS x PAN_STEP_PX, one step per
+    frame; frame intervals in ms."""
     box = widget_box(page, widget)
     x = box["x"] + box["width"] * 0.7
     y = box["y"] + box["height"] * 0.5
@@ -290,13 +298,51 @@ def pan(page: Any, widget: str) -> list[float]:
     page.mouse.down()
     for step in range(1, PAN_STEPS + 1):
         page.evaluate(NEXT_FRAME)
-        page.mouse.move(x - step * PAN_STEP_PX, y)
+        page.mouse.move(x - direction * step * PAN_STEP_PX, y)
     page.mouse.up()
     page.wait_for_timeout(SETTLE_MS)
     stamps: list[float] = page.evaluate(
         "() => { const f = window.__bench.frames; window.__bench.frames = null; return f; }"
     )
     return [b - a for a, b in itertools.pairwise(stamps)]
+
+
+def traced_pan(browser: Any, page: Any, widget: str) -> FrameWork:
+    """The same drag back to the right under a Chrome trace: what each frame cost the page.
+
+    A separate gesture, so that tracing does not slow the one whose intervals are reported."""
+    browser.start_tracing(page=page, categories=CATEGORIES)
+    try:
+        pan(page, widget, direction=-1)
+    finally:
+        trace = browser.stop_tracing()
+    return frame_work(trace, steps=PAN_STEPS)
+
+
+#: SlideViewer's performance marks ("elv:<stage>", see js/src/marks.js) and the overlay's
+#: first-content stamp, as wall-clock ms; plus the kernel's time for the first region answer.
+TRACE = """() => {
+  const out = {};
+  for (const m of performance.getEntriesByType('mark')) {
+    if (m.name.startsWith('elv:')) out[m.name.slice(4)] = performance.timeOrigin + m.startTime;
+  }
+  for (const kind of ['overlay', 'preview']) {
+    const c = document.querySelector(`canvas.elv-${kind}[data-first-content]`);
+    if (c) out[`${kind}-drawn`] = Number(c.dataset.firstContent);
+  }
+  const v = document.querySelector('.exact-lab-viewer[data-region-ms]');
+  if (v && v.dataset.regionMs) out['region-kernel-ms'] = Number(v.dataset.regionMs);
+  return out;
+}"""
+
+
+def stages(page: Any, start_ms: float) -> dict[str, float]:
+    """Where SlideViewer's first frame went: each stage in ms after the cell started."""
+    marks: dict[str, float] = page.evaluate(TRACE)
+    out = {k: v - start_ms for k, v in marks.items() if k != "region-kernel-ms"}
+    if "region-kernel-ms" in marks:
+        out["region-kernel-ms"] = marks["region-kernel-ms"]
+    return dict(sorted(out.items(), key=lambda kv: kv[1] if kv[0] != "region-kernel-ms" else 1e12))
 
 
 def measure(
@@ -306,13 +352,14 @@ def measure(
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(int(limit * 1000) + 60_000)
-    page.add_init_script(PROBE)
+    check = CHECKS[widget] % case.count if widget == "ipyleaflet" else CHECKS[widget]
+    # the check is armed before the page's own scripts run: a widget that draws before the
+    # cell's kernel goes idle is seen when it draws, not when the notebook has finished
+    page.add_init_script(PROBE + f"window.__bench.check = {check};")
     crashed: list[str] = []
     page.on("crash", lambda *_: crashed.append("the tab crashed"))
-    check = CHECKS[widget] % case.count if widget == "ipyleaflet" else CHECKS[widget]
     try:
         run_notebook_in_lab(page, server, name)
-        page.evaluate(f"() => {{ window.__bench.check = {check}; }}")
         stamps = json.loads(stamp.read_text())
         kernel_ms = stamps["built"] - stamps["start"]
         deadline = stamps["start"] / 1000 + limit
@@ -325,6 +372,7 @@ def measure(
         if first is None:
             why = crashed[0] if crashed else f"not drawn within {limit:.0f} s"
             return Result(None, kernel_ms, [], why, time.time() * 1000 - stamps["start"])
+        trace = stages(page, stamps["start"]) if widget == "SlideViewer" else {}
         page.wait_for_timeout(2000)  # tiles and the first region settle before the pan
         if case.name == "polygons":
             SHOTS.mkdir(parents=True, exist_ok=True)
@@ -332,7 +380,12 @@ def measure(
                 ".exact-lab-viewer" if widget == "SlideViewer" else ".leaflet-container"
             ).first.screenshot(path=str(SHOTS / f"bench-{case.name}-{widget}.png"))
         frames = pan(page, widget)
-        return Result(float(first) - stamps["start"], kernel_ms, frames)
+        work = traced_pan(browser, page, widget)
+        return Result(float(first) - stamps["start"], kernel_ms, frames,
+            trace=trace,
+            work=work.per_frame,
+            cpu_per_step=work.cpu_per_step,
+        )
     except Exception as err:  # noqa: BLE001 - the peer may hang the tab: report, go on
         kernel = waited = None
         if stamp.exists():
@@ -370,7 +423,8 @@ def report(cases: list[Case], results: dict[tuple[str, str], Result], mode: str)
     print(f"\n{mode}; load average at the end: {loadavg()}")
     print(
         f"{'case':<18}{'widget':<13}{'first frame ms':>15}{'kernel ms':>11}"
-        f"{'pan p50':>9}{'pan p95':>9}{'pan max':>9}{'frames':>8}  note"
+        f"{'pan p50':>9}{'pan p95':>9}{'pan max':>9}{'frames':>8}"
+        f"{'work p50':>10}{'work p95':>10}{'CPU/step':>10}  note"
     )
     for case in cases:
         for widget in ("SlideViewer", "ipyleaflet"):
@@ -380,7 +434,9 @@ def report(cases: list[Case], results: dict[tuple[str, str], Result], mode: str)
             print(
                 f"{case.label:<18}{widget:<13}{fmt_ms(r.first_ms):>15}{fmt_ms(r.kernel_ms):>11}"
                 f"{pct(r.frames, 50):>9.1f}{pct(r.frames, 95):>9.1f}"
-                f"{max(r.frames, default=float('nan')):>9.0f}{len(r.frames):>8}  {r.note}"
+                f"{max(r.frames, default=float('nan')):>9.0f}{len(r.frames):>8}"
+                f"{pct(r.work or [], 50):>10.1f}{pct(r.work or [], 95):>10.1f}"
+                f"{r.cpu_per_step or float('nan'):>10.1f}  {r.note}"
             )
     print()
     for case in cases:
@@ -403,6 +459,13 @@ def report(cases: list[Case], results: dict[tuple[str, str], Result], mode: str)
             f"{case.label}: first frame {first:.1f}x faster; pan frame time "
             f"p50 {p50:.1f}x, p95 {p95:.1f}x, worst {worst:.1f}x lower (goals 50x, 10x)"
         )
+        if ours.work and peer.work and ours.cpu_per_step and peer.cpu_per_step:
+            print(
+                f"{case.label}: main-thread work per frame p50 "
+                f"{pct(peer.work, 50) / pct(ours.work, 50):.1f}x, p95 "
+                f"{pct(peer.work, 95) / pct(ours.work, 95):.1f}x lower; CPU per drag step "
+                f"{peer.cpu_per_step / ours.cpu_per_step:.1f}x lower"
+            )
 
 
 def main() -> None:
@@ -497,10 +560,18 @@ def run_all(
                 print(
                     f"{case.label} / {widget}: first frame {fmt_ms(result.first_ms)} ms "
                     f"(kernel {fmt_ms(result.kernel_ms)} ms); pan p50 {pct(result.frames, 50):.1f}"
-                    f" p95 {pct(result.frames, 95):.1f} ms over {len(result.frames)} frames "
+                    f" p95 {pct(result.frames, 95):.1f} ms over {len(result.frames)} frames; "
+                    f"work per frame p50 {pct(result.work or [], 50):.1f} p95 "
+                    f"{pct(result.work or [], 95):.1f} ms, CPU/step {result.cpu_per_step or 0:.1f} ms "
                     f"{result.note} ({time.perf_counter() - started:.0f} s)",
                     flush=True,
                 )
+                if result.trace:
+                    print(
+                        "  stages (ms after the cell started): "
+                        + ", ".join(f"{k} {v:,.0f}" for k, v in result.trace.items()),
+                        flush=True,
+                    )
                 shutdown_kernels(server)
         with contextlib.suppress(Exception):
             browser.close()

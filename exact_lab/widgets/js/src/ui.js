@@ -17,6 +17,14 @@ export const STYLE = `
 .exact-lab-viewer .elv-name { font-weight: 600; margin: 0 4px; }
 .exact-lab-viewer .elv-canvas { position: relative; width: 100%; background: #1d1d1f; border-radius: 4px; }
 .exact-lab-viewer .elv-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
+.exact-lab-viewer .elv-preview { position: absolute; left: 0; top: 0; pointer-events: none; }
+.exact-lab-viewer .elv-legend { position: absolute; left: 8px; top: 8px; z-index: 5; pointer-events: none;
+  background: rgba(0, 0, 0, 0.6); color: #fff; border-radius: 4px; padding: 5px 8px; font-size: 11px; width: 190px; }
+.exact-lab-viewer .elv-legend[hidden] { display: none; }
+.exact-lab-viewer .elv-legend-title { font-weight: 600; margin-bottom: 3px; }
+.exact-lab-viewer .elv-legend-bar { height: 8px; border-radius: 2px; background-color: #fff; }
+.exact-lab-viewer .elv-legend-scale { display: flex; justify-content: space-between; color: #ddd; }
+.exact-lab-viewer .elv-legend-note { color: #bbb; }
 .exact-lab-viewer .elv-status { color: #555; padding: 3px 2px; min-height: 1.4em; display: flex; gap: 12px; }
 .exact-lab-viewer .elv-message { color: #9a5b00; font-weight: 600; }
 .exact-lab-viewer .elv-error { position: absolute; left: 0; right: 0; top: 40%; margin: auto; width: 80%;

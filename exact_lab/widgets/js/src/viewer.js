@@ -3,8 +3,10 @@
 // exact_lab server extension (over the widget channel when none answers); annotations come from
 // the kernel as binary columns for the visible region; every edit is one kernel command.
 import OpenSeadragon from "openseadragon";
+import { DensityLegend, DensityPreview, homeTransform } from "./density.js";
 import { SlideFilter } from "./filters.js";
 import { keyAction } from "./keys.js";
+import { mark } from "./marks.js";
 import { Overlay } from "./overlay.js";
 import { debounce, makeRpc } from "./rpc.js";
 import { ThumbStrip } from "./strip.js";
@@ -13,8 +15,10 @@ import { Tools } from "./tools.js";
 import { buildChrome, ensureStyle, TOOL_VT } from "./ui.js";
 
 const NATURAL_TOOL = { 1: "bbox", 2: "point", 3: "line", 4: "multiline", 5: "polygon", 6: "fixed", 7: "global" };
+mark("esm");
 
 function render({ model, el, experimental }) {
+  mark("render");
   ensureStyle();
   el.classList.add("exact-lab-viewer");
   el.tabIndex = 0;
@@ -65,7 +69,11 @@ function render({ model, el, experimental }) {
     keyboardNavEnabled: false,
     drawer: "canvas",
   });
+  mark("osd-created");
   const overlay = new Overlay(viewer);
+  const legend = new DensityLegend(chrome.canvas);
+  // the home view's density grid until OpenSeadragon has opened the slide (then the overlay)
+  let preview = new DensityPreview(viewer.canvas);
   // brightness / contrast / gamma on the tile canvases only (the overlay is a sibling canvas)
   const filter = new SlideFilter(el);
   const applyFilter = () => {
@@ -90,6 +98,9 @@ function render({ model, el, experimental }) {
   });
   let regionSeq = 0;
   let loaded = null; // bbox of the loaded annotations, null: must load
+  let loadedScale = 0; // the page's scale when they were asked for
+  // the first region request, sent at display for the home view before the slide is open
+  let early = null;
   const showMessage = (text) => save({ message: text });
   // Edits and annotation reloads in flight, shown as data-pending so that tests and tools can
   // wait for a quiet viewer; the selection as data-selected. Reloads count too: an edit's own
@@ -182,6 +193,60 @@ function render({ model, el, experimental }) {
   // of the same whole slide); it is made once the first lands, if the view has moved by then.
   let inflight = null;
   const sameView = (a, b) => a.every((v, i) => Math.abs(v - b[i]) < 1);
+  function showRegion(response, buffers, bbox, scale) {
+    if (response.kind === "density") overlay.setDensity(response, buffers);
+    else overlay.setDetail(response, buffers);
+    loaded = bbox;
+    loadedScale = scale;
+    const info = model.get("image_info") || {};
+    legend.show(overlay.density, info.mpp || 0);
+    if (preview && overlay.density && !viewer.world.getItemCount()) {
+      preview.draw(overlay.density, info, { width: chrome.canvas.clientWidth, height: chrome.canvas.clientHeight });
+      mark("preview-drawn");
+    }
+    globals = response.globals || [];
+    el.dataset.globals = globals.map((row) => row[1]).join(",");
+    chrome.update();
+    overlay.selected = overlay.selected.filter((id) => overlay.index.has(id));
+    markSelected();
+    el.dataset.annotations = String(response.count);
+    el.dataset.layer = response.kind;
+    el.dataset.region = String(response.request);
+    el.dataset.regionMs = String(response.took_ms ?? "");
+    updateInfo();
+  }
+
+  // Ask the kernel for the annotations of `bbox` at `scale` (screen px per level-0 px: the
+  // kernel sends a density grid when shapes would be too many to tell apart at this zoom, see
+  // _commands.detail_limit). `view`: the visible part when asked, null before the slide is open.
+  async function requestRegion(bbox, scale, view) {
+    const seq = ++regionSeq;
+    inflight = { seq, view, again: false };
+    busy(1);
+    try {
+      mark("region-sent");
+      const { response, buffers } = await rpc("_cmd_region", {
+        bbox,
+        scale,
+        frame: model.get("frame"),
+        request: seq,
+      });
+      mark("region-answered");
+      if (seq !== regionSeq || response.image !== (model.get("image_info") || {}).id) return;
+      showRegion(response, buffers, bbox, scale);
+    } catch (err) {
+      showMessage(`Annotations not loaded: ${err.message}`);
+    } finally {
+      busy(-1);
+      if (inflight && inflight.seq === seq) {
+        const again =
+          inflight.again && viewer.world.getItemCount() && !(inflight.view && sameView(inflight.view, visibleBbox(0)));
+        inflight = null;
+        if (again) reload(false);
+      }
+    }
+  }
+
   async function reload(force = true) {
     if (!viewer.world.getItemCount()) return;
     const view = visibleBbox(0);
@@ -191,44 +256,39 @@ function render({ model, el, experimental }) {
       return;
     }
     const bbox = visibleBbox(0.5);
-    const seq = ++regionSeq;
-    inflight = { seq, view, again: false };
-    busy(1);
-    try {
-      // screen px per level-0 px: the kernel sends a density grid when shapes would be too
-      // many to tell apart at this zoom (see _commands.detail_limit)
-      const shown = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true));
-      const scale = shown.width > 0 ? viewer.viewport.getContainerSize().x / shown.width : null;
-      const { response, buffers } = await rpc("_cmd_region", {
-        bbox,
-        scale,
-        frame: model.get("frame"),
-        request: seq,
-      });
-      if (seq !== regionSeq || response.image !== (model.get("image_info") || {}).id) return;
-      if (response.kind === "density") overlay.setDensity(response, buffers);
-      else overlay.setDetail(response, buffers);
-      loaded = bbox;
-      globals = response.globals || [];
-      el.dataset.globals = globals.map((row) => row[1]).join(",");
-      chrome.update();
-      overlay.selected = overlay.selected.filter((id) => overlay.index.has(id));
-      markSelected();
-      el.dataset.annotations = String(response.count);
-      el.dataset.layer = response.kind;
-      el.dataset.region = String(seq);
-      updateInfo();
-    } catch (err) {
-      showMessage(`Annotations not loaded: ${err.message}`);
-    } finally {
-      busy(-1);
-      if (inflight && inflight.seq === seq) {
-        const again = inflight.again && !sameView(inflight.view, visibleBbox(0));
-        inflight = null;
-        if (again) reload(false);
-      }
-    }
+    const shown = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true));
+    const scale = shown.width > 0 ? viewer.viewport.getContainerSize().x / shown.width : null;
+    // a density grid of the same region at the same scale would be the same grid
+    const same = loaded && overlay.density && scale && sameView(loaded, bbox) && Math.abs(scale - loadedScale) <= 1e-3 * scale;
+    if (!force && same) return;
+    await requestRegion(bbox, scale, view);
   }
+
+  // At display, the home view is known before OpenSeadragon has fetched the .dzi and opened the
+  // slide: the whole image fitted into the box. Ask for it at once (the kernel has been counting
+  // it since the widget was built) instead of after the slide's open event.
+  function requestHome() {
+    const info = model.get("image_info") || {};
+    const box = { width: chrome.canvas.clientWidth, height: chrome.canvas.clientHeight };
+    if (model.get("error") || !model.get("dzi_url") || !info.width || !info.height) return true;
+    if (viewer.world.getItemCount() || regionSeq > 0) return true; // the slide opened first
+    if (!(box.width > 0 && box.height > 0)) return false; // not laid out yet
+    const t = homeTransform(info.width, info.height, box.width, box.height);
+    early = { image: info.id, frame: model.get("frame") };
+    requestRegion([0, 0, info.width, info.height], t.scale, null);
+    return true;
+  }
+  let sized = null;
+  const requestHomeWhenSized = () => {
+    if (requestHome()) return;
+    sized = new ResizeObserver(() => {
+      if (requestHome()) {
+        sized.disconnect();
+        sized = null;
+      }
+    });
+    sized.observe(chrome.canvas);
+  };
   const reloadSoon = debounce(() => reload(false), 150);
   const pushViewport = debounce(() => {
     if (!viewer.world.getItemCount()) return;
@@ -240,10 +300,10 @@ function render({ model, el, experimental }) {
   function updateInfo() {
     const count = el.dataset.annotations || "0";
     const kind = overlay.density ? "annotations (density view)" : "annotations";
-    const zoom = viewer.world.getItemCount() ? overlay.transform().scale : 0;
+    const zoom = viewer.world.getItemCount() ? `zoom ${(overlay.transform().scale * 100).toFixed(1)}%` : "slide loading";
     const user = (model.get("user") || {}).username || "";
     const blind = model.get("blind") ? " · blind set: only your annotations" : "";
-    chrome.info.textContent = `${count} ${kind} in view · zoom ${(zoom * 100).toFixed(1)}% · ${user}${blind}`;
+    chrome.info.textContent = `${count} ${kind} in view · ${zoom} · ${user}${blind}`;
   }
 
   viewer.addHandler("animation-finish", () => {
@@ -252,20 +312,34 @@ function render({ model, el, experimental }) {
     updateInfo();
   });
   viewer.addHandler("open", () => {
+    mark("osd-open");
     // the page may still be laying out (Voila): fit the whole slide once the box has settled
     requestAnimationFrame(() => requestAnimationFrame(() => {
       if (!touched) viewer.viewport.goHome(true);
     }));
     el.dataset.state = "open";
     applyFilter();
-    loaded = null;
-    overlay.mpp = (model.get("image_info") || {}).mpp || 0;
+    const info = model.get("image_info") || {};
+    overlay.mpp = info.mpp || 0;
     overlay.requestDraw();
-    reload();
+    // the home view's region was asked for at display: not again
+    const asked = early && early.image === info.id && early.frame === model.get("frame");
+    early = null;
+    if (!asked) {
+      loaded = null;
+      reload();
+    }
+    if (preview) {
+      // the overlay draws the same grid from its next frame on
+      const done = preview;
+      preview = null;
+      requestAnimationFrame(() => requestAnimationFrame(() => done.destroy()));
+    }
     pushViewport();
   });
   viewer.addHandler("open-failed", (event) => fail(`The slide cannot be opened: ${event.message || "the server refused"}`));
   viewer.addHandler("tile-loaded", () => {
+    mark("tile-loaded");
     el.dataset.tiles = "loaded";
   });
   // every tile of the current view is drawn (what screenshots and pixel checks wait for)
@@ -291,6 +365,7 @@ function render({ model, el, experimental }) {
       new ArrayBuffer(0), new Uint32Array(1).buffer, new ArrayBuffer(0)]);
     overlay.selected = [];
     loaded = null;
+    legend.show(null);
     delete el.dataset.tiles;
     delete el.dataset.fullyLoaded;
     el.dataset.image = String((model.get("image_info") || {}).id ?? "");
@@ -303,7 +378,9 @@ function render({ model, el, experimental }) {
     if (!model.get("dzi_url")) return;
     el.dataset.state = "loading";
     try {
+      mark("tiles-check");
       const tiles = await openTiles(model, rpc);
+      mark("tiles-checked");
       el.dataset.tileMode = tiles.kind;
       if (strip.kind === null) strip.load(tiles.kind);
       if (tiles.kind === "http") {
@@ -515,7 +592,11 @@ function render({ model, el, experimental }) {
   overlay.visible = model.get("annotations_visible");
   chrome.update();
   open();
+  requestHomeWhenSized();
   return () => {
+    if (sized) sized.disconnect();
+    if (preview) preview.destroy();
+    legend.destroy();
     reloadSoon.cancel();
     pushViewport.cancel();
     tools.destroy();

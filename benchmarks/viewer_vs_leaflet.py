@@ -50,6 +50,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _frame_work import CATEGORIES, FrameWork, frame_work  # noqa: E402
+
 from exact_lab.store import connect  # noqa: E402
 from exact_lab.store.dbutil import upgrade  # noqa: E402
 from exact_lab.tiles.synthetic import make_synthetic_slide  # noqa: E402
@@ -57,8 +59,6 @@ from exact_lab.workflows.registration import add_slide  # noqa: E402
 from tests.ui.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.ui.servers import JupyterProcess, start_jupyter  # noqa: E402
 from tests.ui.test_lab import run_notebook_in_lab  # noqa: E402
-
-from _frame_work import CATEGORIES, FrameWork, frame_work  # noqa: E402
 
 SIDE = 40_000  # level-0 slide side in pixels (a 146 MB pyramid, made once into .cache/bench)
 CACHE = REPO / ".cache" / "bench"
@@ -289,7 +289,8 @@ def widget_box(page: Any, widget: str) -> dict[str, float]:
 
 def pan(page: Any, widget: str, direction: int = 1) -> list[float]:
     """Drag the view left (right: ``direction=-1``) by PAN_STEPS x PAN_STEP_PX, one step per
-    frame; frame intervals in ms."""
+    frame; frame intervals in ms.
+    """
     box = widget_box(page, widget)
     x = box["x"] + box["width"] * 0.7
     y = box["y"] + box["height"] * 0.5
@@ -310,7 +311,8 @@ def pan(page: Any, widget: str, direction: int = 1) -> list[float]:
 def traced_pan(browser: Any, page: Any, widget: str) -> FrameWork:
     """The same drag back to the right under a Chrome trace: what each frame cost the page.
 
-    A separate gesture, so that tracing does not slow the one whose intervals are reported."""
+    A separate gesture, so that tracing does not slow the one whose intervals are reported.
+    """
     browser.start_tracing(page=page, categories=CATEGORIES)
     try:
         pan(page, widget, direction=-1)
@@ -381,7 +383,10 @@ def measure(
             ).first.screenshot(path=str(SHOTS / f"bench-{case.name}-{widget}.png"))
         frames = pan(page, widget)
         work = traced_pan(browser, page, widget)
-        return Result(float(first) - stamps["start"], kernel_ms, frames,
+        return Result(
+            float(first) - stamps["start"],
+            kernel_ms,
+            frames,
             trace=trace,
             work=work.per_frame,
             cpu_per_step=work.cpu_per_step,
@@ -562,7 +567,8 @@ def run_all(
                     f"(kernel {fmt_ms(result.kernel_ms)} ms); pan p50 {pct(result.frames, 50):.1f}"
                     f" p95 {pct(result.frames, 95):.1f} ms over {len(result.frames)} frames; "
                     f"work per frame p50 {pct(result.work or [], 50):.1f} p95 "
-                    f"{pct(result.work or [], 95):.1f} ms, CPU/step {result.cpu_per_step or 0:.1f} ms "
+                    f"{pct(result.work or [], 95):.1f} ms, "
+                    f"CPU/step {result.cpu_per_step or 0:.1f} ms "
                     f"{result.note} ({time.perf_counter() - started:.0f} s)",
                     flush=True,
                 )

@@ -1,34 +1,18 @@
 // The density view's colours, its legend, and the home view's grid drawn before the slide opens.
 //
 // A density answer is {bbox: [x0, y0, x1, y1], gx, gy, cell, max, count} plus a Float32Array of
-// gy x gx counts (level-0 cells from the image's corner). The first one usually lands before
+// gy x gx counts (level-0 cells from the image's corner); the overlay keeps it with a picture of
+// one pixel per cell (`image`). The first one usually lands before
 // OpenSeadragon has opened the slide (it needs the .dzi and its own events first); the preview
 // canvas shows it at the home view's place, the whole image fitted and centred as OpenSeadragon
 // will show it, until the overlay takes over.
 
-// Counts -> colour: yellow (few) to red (the most), more opaque with more; square root, so
-// sparse cells stay visible next to dense ones.
+// Counts -> colour, as the overlay colours its grid (overlay.js, densityImage): yellow (few) to
+// red (the most), more opaque with the square root of the count, so sparse cells stay visible.
 export function rampColor(v, top) {
-  const r = v / Math.max(top, 1);
+  const r = Math.min(v / Math.max(top, 1), 1);
   const a = 0.15 + 0.7 * Math.sqrt(r);
   return `rgba(255, ${Math.round(200 - 180 * r)}, 0, ${a.toFixed(3)})`;
-}
-
-// Fill the grid's cells into `ctx`, whose transform maps level-0 px to the canvas
-// (`scale`: canvas px per level-0 px, to overlap neighbouring cells by half a pixel).
-export function paintDensity(ctx, density, scale) {
-  const { bbox, gx, gy, grid, max } = density;
-  const cw = (bbox[2] - bbox[0]) / gx;
-  const ch = (bbox[3] - bbox[1]) / gy;
-  const seam = 0.5 / scale;
-  for (let j = 0; j < gy; j++) {
-    for (let i = 0; i < gx; i++) {
-      const v = grid[j * gx + i];
-      if (v <= 0) continue;
-      ctx.fillStyle = rampColor(v, max);
-      ctx.fillRect(bbox[0] + i * cw, bbox[1] + j * ch, cw + seam, ch + seam);
-    }
-  }
 }
 
 // OpenSeadragon's home view: the whole image fitted into the box and centred.
@@ -109,7 +93,10 @@ export class DensityPreview {
     const ctx = this.canvas.getContext("2d");
     const s = t.scale * dpr;
     ctx.setTransform(s, 0, 0, s, t.ox * dpr, t.oy * dpr);
-    paintDensity(ctx, density, t.scale);
+    // the overlay's own picture of the grid (one pixel per cell), scaled up as it does
+    const { bbox, image: cells } = density;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(cells, bbox[0], bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1]);
     if (!this.canvas.dataset.firstContent) this.canvas.dataset.firstContent = String(Date.now());
   }
 

@@ -127,3 +127,64 @@ def test_0005_files_existing_boxes_in_grid_cells_and_downgrades(fresh_url) -> No
         got = store.annotations_in(image, window, with_vector=False)
         assert len(got) == int(hit.sum())
     store.close()
+
+
+def test_0006_keeps_box_vectors_as_bbox_only_on_postgresql_and_downgrades(fresh_url) -> None:
+    """Reads give the same bytes before and after 0006; downgrading writes the vectors back."""
+    postgres = not fresh_url.startswith("sqlite")
+    store = connect(fresh_url, user="alice")
+    team = store.create_team("t")
+    product = store.create_product(team, "p")
+    box = store.create_annotation_type(product, "box", vector_type=1)
+    poly = store.create_annotation_type(product, "poly", vector_type=5)
+    image_set = store.create_image_set(team, "s", products=[product])
+    image = store.add_image(image_set, "i", width=10_000, height=10_000)
+    rng = np.random.default_rng(6)
+    x, y = rng.integers(0, 9_000, (2, 300))
+    frame = pd.DataFrame(
+        {"image": image.id, "annotation_type": box.id, "x_min": x, "y_min": y}
+        | {"x_max": x + 25, "y_max": y + 40}
+    )
+    bulk_ids = store.add_annotations(frame)
+    store.add_annotations(frame.iloc[:3].assign(x_min=frame.x_min[:3] + 0.5))  # kept as given
+    single = store.add_annotation(image, box, {"x1": 1, "y1": 2, "x2": 3, "y2": 4})
+    store.add_annotation(image, box, {"x1": 1, "y1": 2, "x2": 3, "y2": 4, "frame": 1})
+    store.add_annotation(image, poly, {"x1": 10, "y1": 10, "x2": 90, "y2": 20, "x3": 15, "y3": 70})
+    store.update_annotation(bulk_ids[0], base_revision=1, description="a revision row")
+    version = store.create_version(image_set, "v")
+    before = store.annotations(image_set=image_set, format="arrow")
+    then = store.annotations(version=version, format="arrow")
+    store.close()
+    engine = make_engine(fresh_url)
+    empty = sa.text("SELECT count(*) FROM {} WHERE vector IS NULL AND x_min IS NOT NULL")
+    with engine.connect() as conn:
+        # on PostgreSQL the bulk integer boxes, and the revision copied from one, have none
+        assert conn.execute(sa.text(empty.text.format("annotations"))).scalar() == (
+            300 if postgres else 0
+        )
+        assert conn.execute(sa.text(empty.text.format("annotation_revisions"))).scalar() == (
+            1 if postgres else 0
+        )
+    command.downgrade(alembic_config(fresh_url), "0005")
+    with engine.connect() as conn:
+        for table in ("annotations", "annotation_revisions"):
+            assert conn.execute(sa.text(empty.text.format(table))).scalar() == 0
+        stored = conn.execute(
+            sa.text("SELECT id, CAST(vector AS TEXT) FROM annotations ORDER BY id")
+        ).all()
+    # the vectors written back print exactly as the ones read before (JSON text in Arrow)
+    assert [text for _, text in stored] == before.column("vector").to_pylist()
+    upgrade(fresh_url, backup=False)
+    with engine.connect() as conn:  # the single box's stored vector is emptied too
+        assert conn.execute(sa.text(empty.text.format("annotations"))).scalar() == (
+            301 if postgres else 0
+        )
+        assert conn.execute(sa.text(empty.text.format("annotation_revisions"))).scalar() == (
+            1 if postgres else 0
+        )
+    engine.dispose()
+    store = connect(fresh_url, user="alice")
+    assert store.annotations(image_set=image_set, format="arrow").equals(before)
+    assert store.annotations(version=version, format="arrow").equals(then)
+    assert store.annotation(single.id).vector == {"x1": 1, "y1": 2, "x2": 3, "y2": 4}
+    store.close()

@@ -141,7 +141,7 @@ class AnnotationWriteMixin(SqlBase):
             )
         out["annotation_type_id"] = type_row.id
         if "vector" in changes or "annotation_type" in changes:
-            vector = changes.get("vector", current.vector if current else None)
+            vector = changes.get("vector", convert.row_vector(current) if current else None)
             box = check_vector(
                 vector,
                 vector_type=type_row.vector_type,
@@ -338,5 +338,12 @@ def _action(row: m.AnnotationRow, values: dict[str, Any]) -> str:
 
 
 def convert_state_columns(row: m.AnnotationRow) -> dict[str, Any]:
-    """Return the state columns of an annotation row, keyed by column name."""
-    return {name: getattr(row, name) for name in bulk.STATE_COLUMNS}
+    """Return the state columns of an annotation row, keyed by column name.
+
+    A missing vector is copied as SQL NULL, not as the JSON ``null`` the ORM would write: a box
+    stored as its bounding box only (see boxvec) must stay recognisable in its revision.
+    """
+    out = {name: getattr(row, name) for name in bulk.STATE_COLUMNS}
+    if out["vector"] is None:
+        out["vector"] = sa.null()
+    return out

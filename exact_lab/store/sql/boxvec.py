@@ -32,7 +32,7 @@ KEYS = (("x1", "x_min"), ("x2", "x_max"), ("y1", "y_min"), ("y2", "y_max"))
 
 
 def vector_sql(prefix: str = "") -> str:
-    """The row's vector as a jsonb SQL expression (PostgreSQL); ``prefix`` qualifies columns."""
+    """Return the row's vector as jsonb in SQL (PostgreSQL); ``prefix`` qualifies the columns."""
     pairs = ", ".join(f"'{key}', {prefix}{column}::int8" for key, column in KEYS)
     return (
         f"coalesce({prefix}vector, CASE WHEN {prefix}x_min IS NOT NULL "
@@ -59,5 +59,5 @@ def box_vector(
 
 
 def integral(*columns: np.ndarray) -> bool:
-    """True when every coordinate is a whole number, so the vector may be left out."""
+    """Return True when every coordinate is whole, so that the vector may be left out."""
     return all(bool(np.all(np.mod(c, 1) == 0)) for c in columns)

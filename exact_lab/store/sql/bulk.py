@@ -7,7 +7,8 @@ loop; ``vector`` dicts are checked one by one. Ids are allocated up front (one
 shares one history position, so the rows go out in one stream and no revision rows are written
 (the history holds only superseded states).
 
-On PostgreSQL the stream is built column-wise by :mod:`exact_lab.store.sql.pgcopy`. On both
+On PostgreSQL the stream is built column-wise by :mod:`exact_lab.store.sql.pgcopy`, and boxes
+given by integer corners are stored without a vector (:mod:`exact_lab.store.sql.boxvec`). On both
 backends the rows are stored, and numbered, in (set, image, grid cell) order
 (:mod:`exact_lab.store.sql.grid`): every index grows at its right edge like an append, and a
 viewport's hits share a few pages.
@@ -30,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from exact_lab.errors import BadInput
-from exact_lab.store.sql import grid, pgcopy
+from exact_lab.store.sql import boxvec, grid, pgcopy
 from exact_lab.store.validation import MAX_DESCRIPTION, check_meta, check_vector
 
 COLUMNS_IN = {
@@ -51,7 +52,6 @@ COLUMNS_IN = {
 BBOX = ("x_min", "y_min", "x_max", "y_max")
 BOX_TYPES = {1, 2, 6}  # vector types whose vector is exactly the bounding box
 MAX_UID = 64
-MAX_TABLE = 4_000_000  # largest coordinate written through box_vector_jsonb's number table
 
 #: The columns that make up an annotation's state: what a revision changes and history keeps.
 STATE_COLUMNS = (
@@ -389,42 +389,6 @@ def box_vector_texts(c: dict[str, Any]) -> list[str]:
     return out
 
 
-def box_vector_jsonb(c: dict[str, Any]) -> np.ndarray | None:
-    r"""Encode the boxes' vectors as jsonb values of one width (None: non-integer coordinates).
-
-    Numbers are right-aligned in a fixed width with leading spaces (JSON allows whitespace;
-    jsonb stores the parsed value), so every row has the same length and the column stays a
-    fixed-width numpy field of the COPY stream.
-
-    >>> c = {"x_min": np.array([1.0]), "y_min": np.array([20.0]),
-    ...      "x_max": np.array([300.0]), "y_max": np.array([4000.0])}
-    >>> bytes(box_vector_jsonb(c)[0])
-    b'\x01{"x1":    1, "y1":   20, "x2":  300, "y2": 4000}'
-    """
-    values = [c[name] for name in BBOX]
-    if any(np.any(np.mod(v, 1) != 0) for v in values):
-        return None
-    n = len(values[0])
-    top = int(max((v.max() for v in values), default=0))
-    if top > MAX_TABLE:  # a lookup table that large would cost more than it saves
-        return None
-    width = len(str(top))
-    # every number 0..top once, right-aligned; the columns then gather their rows from it
-    # (images are at most a few 100,000 px wide, so the table stays small)
-    numbers = np.arange(top + 1, dtype=np.int64)[:, None]
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    table = (numbers // powers % 10 + ord("0")).astype(np.uint8)
-    table[(numbers < powers) & (powers > 1)] = ord(" ")
-    pieces: list[np.ndarray] = []
-    for key, v in zip(("x1", "y1", "x2", "y2"), values, strict=True):
-        lead = (b"\x01{" if key == "x1" else b", ") + f'"{key}": '.encode()
-        pieces.append(np.broadcast_to(np.frombuffer(lead, np.uint8), (n, len(lead))))
-        pieces.append(table[v.astype(np.int64)])
-    pieces.append(np.full((n, 1), ord("}"), dtype=np.uint8))
-    joined = np.ascontiguousarray(np.concatenate(pieces, axis=1))
-    return joined.view(f"S{joined.shape[1]}").ravel()
-
-
 def _fixed_text(values: Any) -> np.ndarray | None:
     """Strings of one ASCII length as an ``S<w>`` array, else None."""
     try:
@@ -471,10 +435,8 @@ def _text_fields(
                 pgcopy.variable([None if t is None else b"\x01" + t.encode() for t in texts]),
             )
         )
-    vectors = box_vector_jsonb(c) if c["vector"] is None else None
-    if vectors is not None:
-        fixed.append(pgcopy.Fixed("vector", vectors.dtype.str, vectors[order]))
-    else:
+    # a box with integer corners gets no vector: its bounding box stands for it (see boxvec)
+    if c["vector"] is not None or not boxvec.integral(*(c[name] for name in BBOX)):
         texts = box_vector_texts(c) if c["vector"] is None else c["vector"]
         texts = _take(texts, order)
         encoded_vectors = [None if t is None else b"\x01" + t.encode() for t in texts]

@@ -21,6 +21,7 @@ from exact_lab.entities import (
     Verification,
     Version,
 )
+from exact_lab.store.sql import boxvec
 from exact_lab.store.sql import models as m
 
 STATE_FIELDS = (
@@ -126,6 +127,11 @@ def image(row: m.ImageRow, *, private: bool) -> Image:
     )
 
 
+def row_vector(row: m.RevisionRow | m.AnnotationRow) -> Any:
+    """Return the EXACT vector of an annotation state (a box may be stored as its bbox only)."""
+    return boxvec.box_vector(row.vector, row.x_min, row.y_min, row.x_max, row.y_max)
+
+
 def annotation(row: m.AnnotationRow) -> Annotation:
     """Convert an annotation row."""
     return Annotation(
@@ -133,7 +139,7 @@ def annotation(row: m.AnnotationRow) -> Annotation:
         image=row.image_id,
         image_set=row.image_set_id,
         annotation_type=row.annotation_type_id,
-        vector=row.vector,
+        vector=row_vector(row),
         frame=row.frame,
         x_min=row.x_min,
         y_min=row.y_min,
@@ -158,7 +164,7 @@ def state(row: m.RevisionRow | m.AnnotationRow) -> dict[str, Any]:
     """Return the versioned state of an annotation or revision, as a plain dict."""
     return {
         "annotation_type": row.annotation_type_id,
-        "vector": row.vector,
+        "vector": row_vector(row),
         "frame": row.frame,
         "description": row.description,
         "meta_data": row.meta_data,

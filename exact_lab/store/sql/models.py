@@ -173,6 +173,8 @@ class _StateMixin:
     """Columns shared by an annotation and each of its revisions (its state)."""
 
     annotation_type_id: Mapped[int]
+    #: EXACT's flat vector; SQL NULL with a bounding box means the box's integer corners
+    #: (PostgreSQL bulk writes, migration 0006; read it through ``convert.row_vector``)
     vector: Mapped[Any] = mapped_column(JSONType, nullable=True)
     frame: Mapped[int] = mapped_column(default=1)
     x_min: Mapped[float | None] = mapped_column(sa.Float)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from exact_lab.errors import BadInput
 from exact_lab.store import frames
 from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, ref
+from exact_lab.store.sql import boxvec
 from exact_lab.store.sql import models as m
 from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.sql.fastread import read_arrow, read_frame
@@ -29,13 +30,18 @@ _SCAN_MIN = 4096
 R = m.RevisionRow.__table__
 
 
-def _current_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
+def _vector(table: Any, postgres: bool) -> Any:  # noqa: FBT001
+    """Return the vector column; on PostgreSQL, boxes stored as their bbox get it back."""
+    return boxvec.vector_column(table) if postgres else table.c.vector
+
+
+def _current_columns(with_vector: bool, postgres: bool) -> list[Any]:  # noqa: FBT001
     cols = [
         A.c.id,
         A.c.image_id,
         A.c.image_set_id,
         A.c.annotation_type_id,
-        A.c.vector,
+        _vector(A, postgres) if with_vector else None,
         A.c.frame,
         A.c.x_min,
         A.c.y_min,
@@ -54,16 +60,16 @@ def _current_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
         A.c.revision,
         A.c.verified_count,
     ]
-    return [c for c in cols if with_vector or c is not A.c.vector]
+    return [c for c in cols if c is not None]
 
 
-def _version_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
+def _version_columns(with_vector: bool, postgres: bool) -> list[Any]:  # noqa: FBT001
     cols = [
         R.c.annotation_id,
         R.c.image_id,
         R.c.image_set_id,
         R.c.annotation_type_id,
-        R.c.vector,
+        _vector(R, postgres) if with_vector else None,
         R.c.frame,
         R.c.x_min,
         R.c.y_min,
@@ -82,7 +88,7 @@ def _version_columns(with_vector: bool) -> list[Any]:  # noqa: FBT001
         R.c.revision,
         A.c.verified_count,
     ]
-    return [c for c in cols if with_vector or c is not R.c.vector]
+    return [c for c in cols if c is not None]
 
 
 def _ids(value: Ref | Sequence[Ref], field: str) -> list[int]:
@@ -134,7 +140,7 @@ class ReadMixin(SqlBase):
                     "image_set: give an image_set, an image or a version", field="image_set"
                 )
             set_ids: list[int] = []
-            query = sa.select(*_current_columns(with_vector))
+            query = sa.select(*_current_columns(with_vector, self._shared.postgres))
             if image is not None:
                 image_row = self._image(s, image)
                 query = query.where(*self._image_rows(s, image_row.id))
@@ -216,11 +222,11 @@ class ReadMixin(SqlBase):
             image_id = self._image(s, image).id
             images = [i for i in images if i == image_id]
         position = row.position
-        current = sa.select(*_current_columns(with_vector)).where(
+        current = sa.select(*_current_columns(with_vector, self._shared.postgres)).where(
             A.c.image_set_id == set_row.id, A.c.position <= position, A.c.image_id.in_(images)
         )
         older = (
-            sa.select(*_version_columns(with_vector))
+            sa.select(*_version_columns(with_vector, self._shared.postgres))
             .select_from(R.join(A, A.c.id == R.c.annotation_id))
             .where(
                 R.c.image_set_id == set_row.id,

@@ -141,16 +141,20 @@ def new_uuids(n: int, now: dt.datetime | None = None) -> np.ndarray:
     return _uuid_text(raw)
 
 
+#: two lowercase hex digits per byte value, as one little-endian uint16 (gathered per byte)
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype="<u2")
+
+
 def _uuid_text(raw: np.ndarray) -> np.ndarray:
     """Format an (n, 16) uint8 array as UUID strings (``S36``)."""
     n = len(raw)
-    pairs = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint8)
-    nibbles = pairs.reshape(256, 2)[raw].reshape(n, 32)
+    nibbles = _HEX_PAIRS[raw].view(np.uint8).reshape(n, 32)
     chars = np.empty((n, 36), dtype=np.uint8)
     spans = ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20))
     for start, stop, src in spans:
         chars[:, start:stop] = nibbles[:, src : src + stop - start]
-    chars[:, [8, 13, 18, 23]] = ord("-")
+    for dash in (8, 13, 18, 23):
+        chars[:, dash] = ord("-")
     return chars.view("S36").ravel()
 
 

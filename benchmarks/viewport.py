@@ -64,7 +64,7 @@ def previous_path(store, image: int, w, postgres: bool) -> None:  # noqa: FBT001
 
 def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  # noqa: FBT001
     """Time every variant on each window in turn, so a change of load hits them alike."""
-    keys = ("frame", "arrow", "before", "statement", "probe")
+    keys = ("frame", "arrow", "before", "statement", "ids", "probe")
     times: dict[str, list[float]] = {k: [] for k in keys}
     me = store.user.id
     indexed = sa.text(_indexed_sql(postgres))
@@ -86,9 +86,13 @@ def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  #
             if postgres:  # the store's own statement, as pg_viewport runs it
                 sql, params = pg_statement(me=me, image=image.id, bbox=w, with_vector=False)
                 driver.autocommit = True
+                ids_sql = "SELECT a.id " + sql[sql.index("FROM ") :]  # same probe, ids only
                 with pg_cursor(driver) as cur:
                     spent["statement"] = timed(
                         lambda c=cur, q=sql, p=params: c.execute(q, p, prepare=True).fetchall()
+                    )
+                    spent["ids"] = timed(
+                        lambda c=cur, q=ids_sql, p=params: c.execute(q, p, prepare=True).fetchall()
                     )
                 driver.autocommit = False
             if not warm:
@@ -154,6 +158,7 @@ def main() -> None:
                 "store's statement alone (access check + 21 columns, prepared, binary): "
                 f"p50 {p50(times['statement']) * 1000:.2f} ms"
             )
+            print(f"  the same statement returning ids only: p50 {p50(times['ids']) * 1000:.2f} ms")
             print(
                 "  its server execution (EXPLAIN ANALYZE, custom plan): "
                 f"p50 {p50(server) * 1000:.2f} ms"

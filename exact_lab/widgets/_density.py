@@ -32,10 +32,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
 
 from exact_lab.store.abstract import Store
 
-__all__ = ["CELLS", "HomeCounts", "cell_size", "density_payload", "region_counts"]
+__all__ = [
+    "CELLS",
+    "HomeCounts",
+    "cell_size",
+    "concurrent_reads",
+    "density_payload",
+    "region_counts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +104,20 @@ def density_payload(
         "max": float(grid.max()) if grid.size else 0.0,
     }
     return meta, [grid.astype("<f4").tobytes()]
+
+
+def concurrent_reads(store: Store) -> bool:
+    """Whether a second thread may read ``store`` while the kernel uses it.
+
+    Not an in-memory SQLite store: its one connection is shared by every call, and two
+    transactions on it at once fail ("cannot start a transaction within a transaction").
+
+    >>> from exact_lab.store import connect
+    >>> concurrent_reads(connect("sqlite://", user="alice"))
+    False
+    """
+    engine = getattr(store, "engine", None)
+    return not (isinstance(engine, sa.Engine) and isinstance(engine.pool, StaticPool))
 
 
 class HomeCounts:

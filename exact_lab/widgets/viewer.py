@@ -49,7 +49,7 @@ from exact_lab.errors import ExactLabError
 from exact_lab.store.abstract import Ref, Store, Subscription, ref
 from exact_lab.widgets import _commands
 from exact_lab.widgets._bundle import bundle
-from exact_lab.widgets._density import HomeCounts, cell_size
+from exact_lab.widgets._density import HomeCounts, cell_size, concurrent_reads
 from exact_lab.widgets._edits import Editor
 from exact_lab.widgets._model import (
     FILTERS,
@@ -227,8 +227,10 @@ class SlideViewer(anywidget.AnyWidget):
         self.dzi_url = dzi_path(image.id, frame=self.frame)
         # the home view's region is the whole image: count it while the page loads
         frame = self.frame if image.frames > 1 else None
-        self._home = HomeCounts(
-            self.store, image.id, cell_size(image.width, image.height), frame=frame
+        self._home = (
+            HomeCounts(self.store, image.id, cell_size(image.width, image.height), frame=frame)
+            if concurrent_reads(self.store)
+            else None
         )
 
     def _slide_path(self, image: Image) -> str | None:

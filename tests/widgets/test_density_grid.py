@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from exact_lab.store import connect
 from exact_lab.widgets import SlideViewer, _commands
+from exact_lab.widgets._density import cell_size
 from tests.widgets.world import World, make_world
 
 
@@ -82,3 +84,48 @@ def test_density_grid_cells_are_in_place_and_follow_edits(world: World) -> None:
     expected = np.zeros((reply["gy"], reply["gx"]))
     np.add.at(expected, (cy[keep], cx[keep]), 1)
     assert np.array_equal(grid_of(reply, buffers), expected)
+
+
+def test_in_memory_store_is_not_read_from_a_second_thread() -> None:
+    """An in-memory SQLite store has one connection for every call: an early count in a thread
+    would collide with the kernel's own transactions (an edit right after building the viewer
+    failed in about a third of tries), so it counts when asked instead."""
+    for _ in range(10):
+        store = connect("sqlite://", user="alice")
+        team = store.create_team("Lab")
+        kind = store.create_annotation_type(
+            store.create_product(team, "M"), "figure", vector_type=1, sort_order=1
+        )
+        cases = store.create_image_set(team, "Cases", products=[kind.product])
+        image = store.add_image(cases, "slide", width=4000, height=3000)
+        store.add_annotations(
+            [
+                {"image": image.id, "annotation_type": kind.id, "x_min": i, "y_min": 1}
+                | {"x_max": i + 5, "y_max": 6}
+                for i in range(3000)
+            ]
+        )
+        viewer = SlideViewer(image, store=store, live=False)
+        viewer.add(kind, {"x1": 10, "y1": 10, "x2": 60, "y2": 60})
+        reply, _ = _commands.region(viewer, {"bbox": [0, 0, 4000, 3000], "scale": 1e-3}, [])
+        assert reply["count"] == 3001
+
+
+def test_file_store_counts_the_home_view_early(tmp_path: Path, sample_slides_dir: Path) -> None:
+    """A file store is counted in a thread from construction on; the first whole-image answer
+    takes the counts, and later answers count afresh."""
+    world = make_world(
+        f"sqlite:///{tmp_path / 'early.sqlite'}",
+        sample_slides_dir / "cmu_small_region.svs",
+        tmp_path / "slides",
+    )
+    image = world.image
+    viewer = SlideViewer(image, store=world.store, live=False)
+    home = viewer._home
+    assert home is not None
+    cell = cell_size(image.width, image.height)
+    assert home.key == (image.id, None, cell)
+    whole = [0, 0, image.width, image.height]
+    reply, _ = _commands.region(viewer, {"bbox": whole, "scale": 1e-3}, [])
+    assert reply["count"] == 0
+    assert home.take(image.id, None, cell) is None  # taken by that answer

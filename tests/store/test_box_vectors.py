@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -84,3 +85,22 @@ def test_fractional_and_given_vectors_are_kept_as_given(world: World) -> None:
     )
     (framed,) = store.add_annotations(rows)
     assert store.annotation(framed).vector == {"x1": 5, "y1": 6, "x2": 7, "y2": 8, "frame": 1}
+
+
+def test_a_large_batch_is_laid_out_while_ids_are_allocated(world: World) -> None:
+    """From OVERLAP_ROWS rows on, the storage order and identifiers come from a thread."""
+    rng = np.random.default_rng(9)
+    n = 60_000  # above exact_lab.store.sql.bulk.OVERLAP_ROWS
+    x, y = rng.integers(0, 950, n), rng.integers(0, 750, n)
+    frame = _frame(world, list(zip(x, y, x + 5, y + 9, strict=True)))
+    ids = world.member.add_annotations(frame)
+    got = world.member.annotations(image=world.image, format="arrow").to_pandas()
+    assert len(got) == n
+    assert got["id"].tolist() == sorted(ids)  # one id each, input order kept in the answer
+    mine = got.set_index("id").loc[ids]
+    assert mine["x_min"].tolist() == x.astype(float).tolist()
+    assert mine["y_max"].tolist() == (y + 9).astype(float).tolist()
+    # ids and generated identifiers ascend together, in storage order
+    assert got["unique_identifier"].is_monotonic_increasing
+    assert got["unique_identifier"].is_unique
+    assert json.loads(mine["vector"].iloc[7]) == _vector(x[7], y[7], x[7] + 5, y[7] + 9)

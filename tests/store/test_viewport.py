@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from exact_lab.errors import NotFound, PermissionDenied
+from exact_lab.errors import BadInput, NotFound, PermissionDenied
 from exact_lab.store import frames
 from tests.store.conftest import World, box
 
@@ -173,3 +173,15 @@ def test_blind_sets_in_the_one_statement(world: World, store_factory) -> None:
         [*mine, theirs]
     )
     assert second.annotations_in(world.blind_image, (0, 0, 50, 50)).empty
+
+
+def test_unbounded_and_nan_windows(world: World) -> None:
+    _seed(world, n=30)
+    everything = world.member.annotations(image=world.image, with_vector=False)
+    inf = float("inf")
+    for window in ((-inf, -inf, inf, inf), (0.0, 0.0, inf, inf), (-inf, 0.0, 500.0, inf)):
+        got = world.member.annotations_in(world.image, window, with_vector=False)
+        pd.testing.assert_frame_equal(got, _overlap(everything, window))
+    with pytest.raises(BadInput) as err:
+        world.member.annotations_in(world.image, (0.0, float("nan"), 10.0, 10.0))
+    assert err.value.field == "bbox"

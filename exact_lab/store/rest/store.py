@@ -7,6 +7,7 @@ anyone else raises PermissionDenied.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -62,6 +63,24 @@ if TYPE_CHECKING:
 __all__ = ["RestStore"]
 
 T = TypeVar("T")
+
+
+_FAR = 1e308  # JSON has no Infinity: an infinite corner travels as this (beyond any pixel)
+
+
+def _wire_window(bbox: Bbox) -> list[float]:
+    """Return ``bbox`` as four JSON-safe numbers; refuse NaN here, as the server would.
+
+    >>> _wire_window((0, 0, float("inf"), 5))
+    [0.0, 0.0, 1e+308, 5.0]
+    """
+    try:
+        corners = [float(v) for v in bbox]
+    except (TypeError, ValueError):
+        raise BadInput("bbox: expected four numbers (x0, y0, x1, y1)", field="bbox") from None
+    if any(math.isnan(v) for v in corners):
+        raise BadInput("bbox: a corner is NaN; give four numbers (x0, y0, x1, y1)", field="bbox")
+    return [min(max(v, -_FAR), _FAR) for v in corners]
 
 
 class RestStore(Store):
@@ -373,8 +392,8 @@ class RestStore(Store):
         if format not in ("pandas", "arrow"):
             raise BadInput(f"format: expected 'pandas' or 'arrow', got {format!r}", field="format")
         table = self._http.arrow(
-            "annotations_in", image, list(bbox), annotation_type=annotation_type, frame=frame,
-            deleted=deleted, with_vector=with_vector,
+            "annotations_in", image, _wire_window(bbox), annotation_type=annotation_type,
+            frame=frame, deleted=deleted, with_vector=with_vector,
         )  # fmt: skip
         return self._frame(table, with_vector=with_vector, format=format)
 

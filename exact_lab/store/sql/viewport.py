@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from psycopg.types.numeric import Int8BinaryLoader
 from sqlalchemy.orm import Session
 
 from exact_lab.entities import CollaborationType
+from exact_lab.errors import BadInput
 from exact_lab.store import frames
 from exact_lab.store.sql import boxvec, grid
 
@@ -58,15 +60,36 @@ _SQLITE_WHERE = (
 _INT32 = 2**31 - 1
 
 
+def check_window(bbox: tuple[float, float, float, float]) -> None:
+    """Refuse a window with a NaN corner (infinite corners mean "unbounded" and are fine).
+
+    >>> check_window((0, float("nan"), 1, 1))
+    Traceback (most recent call last):
+    ...
+    exact_lab.errors.BadInput: bbox: a corner is NaN; give four numbers (x0, y0, x1, y1)
+    """
+    if any(math.isnan(v) for v in bbox):
+        raise BadInput("bbox: a corner is NaN; give four numbers (x0, y0, x1, y1)", field="bbox")
+
+
+def _clip(value: float) -> int:
+    # coordinates lie inside the image (>= 0): -1 and the int32 top bound any window, even inf
+    return int(min(max(value, -1.0), float(_INT32)))
+
+
 def rtree_window(image: int, bbox: tuple[float, float, float, float]) -> dict[str, int]:
-    """Map a window to the banded integer R*Tree of SQLite (see migration 0003)."""
+    """Map a window to the banded integer R*Tree of SQLite (see migration 0003).
+
+    >>> rtree_window(1, (0, 0, float("inf"), 10))["bx1"] == 2**31 - 1
+    True
+    """
     band = (image % 2047) * 2**20
     x0, y0, x1, y1 = bbox
     return {
-        "bx0": min(int(x0) + band, _INT32),
-        "bx1": min(int(x1) + 1 + band, _INT32),
-        "by0": int(y0),
-        "by1": int(y1) + 1,
+        "bx0": min(_clip(x0) + band, _INT32),
+        "bx1": min(_clip(x1) + 1 + band, _INT32),
+        "by0": _clip(y0),
+        "by1": min(_clip(y1) + 1, _INT32),
     }
 
 
@@ -84,6 +107,7 @@ def viewport_frame(
 ) -> pd.DataFrame:
     """Return the annotations of ``image`` whose bounding box intersects ``bbox``."""
     x0, y0, x1, y1 = bbox
+    check_window(bbox)
     params: dict[str, Any] = {"image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
     mark = "%({})s" if postgres else ":{}"
     t = "" if postgres else "a."
@@ -210,6 +234,7 @@ def pg_statement(
     >>> sql.startswith("SELECT a.id, a.image_id"), sorted(params)[:3]
     (True, ['cells', 'image', 'me'])
     """
+    check_window(bbox)
     x0, y0, x1, y1 = bbox
     cells = grid.window_cells(bbox)
     params: dict[str, Any] = {"me": me, "image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}

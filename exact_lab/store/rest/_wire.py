@@ -175,6 +175,8 @@ class Http:
                 answer = self.session.request(
                     method, f"{self.base}/api/{path}", timeout=TIMEOUT, **kwargs
                 )
+            except requests.exceptions.InvalidJSONError as err:  # never sent, not "unreachable"
+                raise BadInput(f"the request cannot be sent as JSON: {err}") from err
             except requests.RequestException as err:
                 if not _again(deadline, delay, err):
                     waited = f" (retried for {self.retry_for:g} s)" if retry else ""

@@ -26,6 +26,11 @@ BLUE = (0x29, 0x62, 0xFF)  # the "tumour" type's colour
 GREEN = (0x00, 0xC8, 0x53)  # the "mitotic figure" type's colour
 BOX = (1700, 2300, 2100, 2800)  # a large box, stroked
 DRAG = (-120, -80)  # page pixels
+#: frames the overlay has drawn and times it has rendered its off-screen layer
+COUNTERS = """(sel) => {
+  const c = document.querySelector(sel);
+  return [Number(c.dataset.drawn), Number(c.dataset.renders)];
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +132,7 @@ def test_tiny_shapes_are_dots_and_follow_a_pan(
     page.mouse.down()
     page.mouse.move(start[0] + DRAG[0], start[1] + DRAG[1], steps=12)
     page.mouse.up()
-    page.wait_for_timeout(1200)  # OpenSeadragon's spring settles
+    page.wait_for_timeout(1200)  # the region reload after the move lands
     pixels, box = overlay_pixels(page)
     moved = [(x + DRAG[0], y + DRAG[1]) for x, y in centres]
     blue = colour_mask(pixels, BLUE)
@@ -136,3 +141,30 @@ def test_tiny_shapes_are_dots_and_follow_a_pan(
     assert dots_found(blue, inside) == len(inside)
     assert dots_found(blue, centres) < len(TINY) // 2  # the old places are empty
     screenshot(page, "viewer-overlay-panned")
+
+    # zoom in by three wheel steps (OpenSeadragon: 1.2x each, about the pointer): during the
+    # animation the layer is stretched, not rendered per frame; once it stops it is rendered
+    # at the new scale, every dot where the zoom put it
+    canvas = f"{VIEWER} canvas.elv-overlay"
+    drawn0, renders0 = page.evaluate(COUNTERS, canvas)
+    pointer = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*pointer)
+    for _ in range(3):
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(40)
+    page.wait_for_timeout(1500)
+    page.wait_for_selector(f"{VIEWER}[data-pending='0']")
+    drawn1, renders1 = page.evaluate(COUNTERS, canvas)
+    k = 1.2**3
+    mx, my = pointer[0] - box["x"], pointer[1] - box["y"]
+    zoomed = [(mx + (x - mx) * k, my + (y - my) * k) for x, y in moved]
+    inside = [(x, y) for x, y in zoomed if 3 <= x < box["width"] - 3 and 3 <= y < box["height"] - 3]
+    pixels, _ = overlay_pixels(page)
+    blue = colour_mask(pixels, BLUE)
+    assert len(inside) >= 8, len(inside)
+    assert dots_found(blue, inside) == len(inside)
+    assert blue.sum() <= 4 * len(TINY)  # crisp 2 x 2 dots again, not stretched ones
+    # one render once the zoom stopped, one for the region answer that follows it
+    assert renders1 - renders0 <= 2, (renders1 - renders0, drawn1 - drawn0)
+    assert drawn1 - drawn0 >= renders1 - renders0 + 4, (renders1 - renders0, drawn1 - drawn0)
+    screenshot(page, "viewer-overlay-zoomed")

@@ -4,8 +4,9 @@
 // Annotations and the density grid are rendered into an off-screen layer that covers the view
 // plus half a view on every side, at the current scale; frames that only pan copy that layer
 // with an offset (one drawImage), so panning costs the same with 10 or 100,000 annotations.
-// The layer is rendered again when the scale, the data, the types or their visibility change,
-// or when a pan leaves its margin. Inside it, shapes smaller than DOT_PX on screen are single
+// The layer is rendered again when the data, the types or their visibility change, when a pan
+// leaves its margin, and when the scale changes: during a zoom it is stretched, and rendered
+// once the zoom stops. Inside it, shapes smaller than DOT_PX on screen are single
 // dots written into pixels (a stroked outline of one pixel says nothing more), larger ones are
 // stroked from Path2D objects of CHUNK shapes each: Chromium builds one huge Path2D in
 // super-linear time (100,000 polygons took minutes), chunks of 1,000 in linear time.
@@ -15,6 +16,7 @@ import { addShape, bounds, handles, hits, VT } from "./geometry.js";
 const DOT_PX = 3;
 const CHUNK = 1000;
 const MARGIN = 0.5; // of the view's width/height, on each side of the off-screen layer
+const RESCALE_MS = 120; // a zoom has stopped when the scale has not changed for this long
 
 const EMPTY = {
   count: 0,
@@ -42,6 +44,8 @@ export class Overlay {
     this.layer = document.createElement("canvas");
     this.layerCtx = this.layer.getContext("2d");
     this.cached = null; // how the off-screen layer was rendered
+    this.renderNow = false; // the zoom has stopped: render at the new scale, do not stretch
+    this._rescale = null;
     this.selected = [];
     this.preview = null; // {id, points} while moving/resizing a selected shape
     this.draft = null; // {vt, points, cursor, color}
@@ -189,10 +193,7 @@ export class Overlay {
     if (!this.viewer.world.getItemCount()) return;
     const t = this.transform();
     const s = t.scale * dpr;
-    if (this.visible && (this.density || this.data.count > 0)) {
-      const [dx, dy] = this.layerOffset(t, w, h, dpr);
-      ctx.drawImage(this.layer, dx, dy);
-    }
+    if (this.visible && (this.density || this.data.count > 0)) this.copyLayer(ctx, t, w, h, dpr);
     ctx.setTransform(s, 0, 0, s, t.ox * dpr, t.oy * dpr);
     this.drawSelection(ctx, t.scale);
     this.drawDraft(ctx, t.scale);
@@ -207,17 +208,40 @@ export class Overlay {
     }
   }
 
-  // Where to copy the off-screen layer (device pixels), rendering it first when it is stale.
-  layerOffset(t, w, h, dpr) {
+  // Copy the off-screen layer onto the canvas, rendering it first when it is stale. While the
+  // scale changes (a zoom animation) the layer of the same data is stretched instead, as long
+  // as it still covers the view and is within 2x of its own scale, and rendered at the new
+  // scale once the scale has held for RESCALE_MS: rendering 100,000 shapes in every frame of a
+  // zoom would stall it, and a stretched copy is one drawImage.
+  copyLayer(ctx, t, w, h, dpr) {
     const key = `${this.version}|${[...this.background].join(",")}`;
     const c = this.cached;
-    const fresh =
-      c !== null && c.key === key && c.w === w && c.h === h && c.dpr === dpr &&
-      Math.abs(c.scale - t.scale) <= 1e-6 * t.scale &&
-      Math.abs(t.ox - c.ox) <= c.mx && Math.abs(t.oy - c.oy) <= c.my;
-    if (!fresh) this.renderLayer(t, w, h, dpr, key);
-    const d = this.cached;
-    return [Math.round((t.ox - d.ox - d.mx) * dpr), Math.round((t.oy - d.oy - d.my) * dpr)];
+    const same = c !== null && c.key === key && c.w === w && c.h === h && c.dpr === dpr;
+    const sameScale = same && Math.abs(c.scale - t.scale) <= 1e-6 * t.scale;
+    if (sameScale && Math.abs(t.ox - c.ox) <= c.mx && Math.abs(t.oy - c.oy) <= c.my) {
+      ctx.drawImage(this.layer, Math.round((t.ox - c.ox - c.mx) * dpr), Math.round((t.oy - c.oy - c.my) * dpr));
+      return;
+    }
+    if (same && !sameScale && !this.renderNow) {
+      // layer px -> canvas device px: (x - (c.ox + c.mx) * dpr) * k + t.ox * dpr
+      const k = t.scale / c.scale;
+      const x0 = (t.ox - (c.ox + c.mx) * k) * dpr;
+      const y0 = (t.oy - (c.oy + c.my) * k) * dpr;
+      const lw = this.layer.width * k;
+      const lh = this.layer.height * k;
+      if (k >= 0.5 && k <= 2 && x0 <= 0 && y0 <= 0 && x0 + lw >= w * dpr && y0 + lh >= h * dpr) {
+        ctx.drawImage(this.layer, x0, y0, lw, lh);
+        clearTimeout(this._rescale);
+        this._rescale = setTimeout(() => {
+          this._rescale = null;
+          this.renderNow = true;
+          this.requestDraw();
+        }, RESCALE_MS);
+        return;
+      }
+    }
+    this.renderLayer(t, w, h, dpr, key);
+    ctx.drawImage(this.layer, Math.round(-this.cached.mx * dpr), Math.round(-this.cached.my * dpr));
   }
 
   renderLayer(t, w, h, dpr, key) {
@@ -237,6 +261,8 @@ export class Overlay {
     const ox = (t.ox + mx) * dpr;
     const oy = (t.oy + my) * dpr;
     this.cached = { key, w, h, dpr, mx, my, scale: t.scale, ox: t.ox, oy: t.oy };
+    this.renderNow = false;
+    this.canvas.dataset.renders = String(Number(this.canvas.dataset.renders || 0) + 1);
     if (this.density) {
       ctx.setTransform(s, 0, 0, s, ox, oy);
       this.drawDensity(ctx);
@@ -409,6 +435,7 @@ export class Overlay {
 
   destroy() {
     if (this._frame !== null) cancelAnimationFrame(this._frame);
+    clearTimeout(this._rescale);
     this.canvas.remove();
   }
 }

@@ -32,7 +32,7 @@ R = m.RevisionRow.__table__
 
 def _vector(table: Any, postgres: bool) -> Any:  # noqa: FBT001
     """Return the vector column; on PostgreSQL, boxes stored as their bbox get it back."""
-    return boxvec.vector_column(table) if postgres else table.c.vector
+    return boxvec.vector_text_column(table) if postgres else table.c.vector
 
 
 def _current_columns(with_vector: bool, postgres: bool) -> list[Any]:  # noqa: FBT001

@@ -44,6 +44,7 @@ export class Overlay {
     this.layer = document.createElement("canvas");
     this.layerCtx = this.layer.getContext("2d");
     this.cached = null; // how the off-screen layer was rendered
+    this.dots = null; // {image: ImageData, dirty: [x0, y0, x1, y1] | null}, see dotBuffer
     this.renderNow = false; // the zoom has stopped: render at the new scale, do not stretch
     this._rescale = null;
     this.selected = [];
@@ -285,6 +286,7 @@ export class Overlay {
     let image = null;
     let pixels = null;
     const colors = new Map();
+    let [x0, y0, x1, y1] = [lw, lh, -1, -1]; // where dots were written
     for (let i = 0; i < count; i++) {
       const b = 4 * i;
       if (boxes[b + 2] < wx0 || boxes[b] > wx1 || boxes[b + 3] < wy0 || boxes[b + 1] > wy1) continue;
@@ -293,7 +295,7 @@ export class Overlay {
         continue;
       }
       if (image === null) {
-        image = ctx.createImageData(lw, lh);
+        image = this.dotBuffer(ctx, lw, lh);
         pixels = new Uint32Array(image.data.buffer);
       }
       const type = types[i];
@@ -310,9 +312,34 @@ export class Overlay {
       pixels[p + 1] = color;
       pixels[p + lw] = color;
       pixels[p + lw + 1] = color;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
     }
-    if (image !== null) ctx.putImageData(image, 0, 0);
+    if (x1 >= x0) {
+      ctx.putImageData(image, 0, 0, x0, y0, x1 - x0 + 2, y1 - y0 + 2);
+      this.dots.dirty = [x0, y0, x1 + 2, y1 + 2];
+    }
     return large;
+  }
+
+  // The pixel buffer for dots, kept between renders: a fresh one for a layer of 2600 x 1200
+  // px is 12 MB to allocate and collect at every render. Only the rectangle the last render
+  // wrote is cleared, and only that rectangle is put into the layer.
+  dotBuffer(ctx, lw, lh) {
+    const d = this.dots;
+    if (!d || d.image.width !== lw || d.image.height !== lh) {
+      this.dots = { image: ctx.createImageData(lw, lh), dirty: null };
+      return this.dots.image;
+    }
+    if (d.dirty) {
+      const [x0, y0, x1, y1] = d.dirty;
+      const pixels = new Uint32Array(d.image.data.buffer);
+      for (let y = y0; y < y1; y++) pixels.fill(0, y * lw + x0, y * lw + x1);
+      d.dirty = null;
+    }
+    return d.image;
   }
 
   // The grid is one pixel per cell (made once per answer), scaled up without smoothing: one

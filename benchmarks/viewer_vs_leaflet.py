@@ -5,10 +5,12 @@ each case and each widget, in JupyterLab with the exact_lab extension:
 
 - **first frame**: from the start of the cell that builds and displays the widget (stamped by the
   kernel with the wall clock) to the first animation frame after the annotations are on screen
-  (stamped by the page with the same clock). SlideViewer: the overlay canvas has drawn
-  annotations (or the density grid). ipyleaflet: the GeoJSON layer's overlay pane holds every
-  feature (SVG paths, Leaflet's default renderer). The next ``requestAnimationFrame`` after the
-  condition holds is the time taken, so that frame has been painted.
+  (stamped by the page with the same clock). SlideViewer: the overlay canvas (or, while the
+  slide is still opening, the home view's early grid canvas) has drawn annotations (or the
+  density grid); the stages on the way are printed too. ipyleaflet: the GeoJSON layer's
+  overlay pane holds every feature (SVG paths, Leaflet's default renderer). The next
+  ``requestAnimationFrame`` after the condition holds is the time taken, so that frame has
+  been painted.
 - **pan**: a mouse drag across the widget, one 8 px step per animation frame (the next step is
   sent after the page's next frame), then 1.5 s of settling (Leaflet redraws its vectors when
   the move ends; the viewer loads the region). Frame intervals (``requestAnimationFrame``

@@ -212,6 +212,7 @@ function render({ model, el, experimental }) {
     el.dataset.annotations = String(response.count);
     el.dataset.layer = response.kind;
     el.dataset.region = String(response.request);
+    el.dataset.regionBbox = bbox.join(","); // exact: tests count what meets it
     el.dataset.regionMs = String(response.took_ms ?? "");
     updateInfo();
   }

@@ -118,7 +118,14 @@ def _density_sql(
         cy = _SQLITE_FLOOR.format(v="((a.y_min + a.y_max) / :width)")
         sql = _SQLITE_HEAD.format(cx=cx, cy=cy)
         if window is None:
-            sql += "FROM annotations AS a WHERE a.image_id = :image AND a.x_min IS NOT NULL"
+            # naming the set lets SQLite walk the (set, image, cell) index, which follows the
+            # storage order; by the (image, unique_identifier) key alone it visited rows in
+            # identifier order (random UUIDs: 3.2 s instead of 1.1 s for 1M rows)
+            sql += (
+                "FROM annotations AS a "
+                "WHERE a.image_set_id = (SELECT image_set_id FROM images WHERE id = :image) "
+                "AND a.image_id = :image AND a.x_min IS NOT NULL"
+            )
         else:
             # CROSS JOIN: walk the R*Tree first, as the viewport query does
             sql += (

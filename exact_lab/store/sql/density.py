@@ -41,7 +41,7 @@ from exact_lab.store.abstract import Bbox, Deleted, Ref
 from exact_lab.store.density import check_density_args, density_frame, type_ids
 from exact_lab.store.sql import grid
 from exact_lab.store.sql.base import SqlBase
-from exact_lab.store.sql.viewport import rtree_window
+from exact_lab.store.sql.viewport import row_filters, rtree_window
 
 __all__ = ["DensityMixin"]
 
@@ -146,19 +146,13 @@ def _density_sql(
             f" AND {t}x_max >= {mark.format('x0')} AND {t}x_min <= {mark.format('x1')}"
             f" AND {t}y_max >= {mark.format('y0')} AND {t}y_min <= {mark.format('y1')}"
         )
-    if types is not None:
-        names = [f"t{i}" for i in range(len(types))]
-        params.update(zip(names, types, strict=True))
-        listed = ", ".join(mark.format(n) for n in names) or "NULL"
-        sql += f" AND {t}annotation_type_id IN ({listed})"
-    if frame is not None:
-        params["frame"] = frame
-        sql += f" AND {t}frame = {mark.format('frame')}"
-    if deleted is not None:
-        params["deleted"] = bool(deleted)
-        sql += f" AND {t}deleted = {mark.format('deleted')}"
-    if only_user is not None:
-        params["user"] = only_user
-        sql += f" AND {t}user_id = {mark.format('user')}"
+    sql += row_filters(
+        params,
+        postgres=postgres,
+        types=types,
+        frame=frame,
+        deleted=None if deleted is None else bool(deleted),
+        only_user=only_user,
+    )
     sql += " GROUP BY 1, 2, 3 ORDER BY 2, 1, 3"
     return sql, params

@@ -93,6 +93,45 @@ def rtree_window(image: int, bbox: tuple[float, float, float, float]) -> dict[st
     }
 
 
+def row_filters(
+    params: dict[str, Any],
+    *,
+    postgres: bool,
+    types: Sequence[int] | None,
+    frame: int | None,
+    deleted: bool | None,
+    only_user: int | None,
+) -> str:
+    """Return the ``AND ...`` clauses of the optional row filters, adding their parameters.
+
+    Shared by the viewport and the density statements (table alias ``a`` on SQLite).
+
+    >>> params = {}
+    >>> row_filters(params, postgres=False, types=[3], frame=None, deleted=False, only_user=None)
+    ' AND a.annotation_type_id IN (:t0) AND a.deleted = :deleted'
+    >>> params
+    {'t0': 3, 'deleted': False}
+    """
+    mark = "%({})s" if postgres else ":{}"
+    t = "" if postgres else "a."
+    sql = ""
+    if types is not None:
+        names = [f"t{i}" for i in range(len(types))]
+        params.update(zip(names, types, strict=True))
+        listed = ", ".join(mark.format(n) for n in names) or "NULL"  # no types: no rows
+        sql += f" AND {t}annotation_type_id IN ({listed})"
+    if frame is not None:
+        params["frame"] = frame
+        sql += f" AND {t}frame = {mark.format('frame')}"
+    if deleted is not None:
+        params["deleted"] = bool(deleted)
+        sql += f" AND {t}deleted = {mark.format('deleted')}"
+    if only_user is not None:
+        params["user"] = only_user
+        sql += f" AND {t}user_id = {mark.format('user')}"
+    return sql
+
+
 def viewport_frame(
     s: Session,
     *,
@@ -109,7 +148,6 @@ def viewport_frame(
     x0, y0, x1, y1 = bbox
     check_window(bbox)
     params: dict[str, Any] = {"image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
-    mark = "%({})s" if postgres else ":{}"
     t = "" if postgres else "a."
     vector = (boxvec.vector_sql() if postgres else "a.vector") + ", "  # boxes: see boxvec
     sql = _SELECT.format(vector=vector if with_vector else "", t=t)
@@ -120,19 +158,9 @@ def viewport_frame(
     else:
         sql += _SQLITE_FROM + _SQLITE_WHERE
         params.update(rtree_window(image, bbox))
-    if types is not None:
-        names = [f"t{i}" for i in range(len(types))]
-        params.update(zip(names, types, strict=True))
-        sql += f" AND {t}annotation_type_id IN ({', '.join(mark.format(n) for n in names)})"
-    if frame is not None:
-        params["frame"] = frame
-        sql += f" AND {t}frame = {mark.format('frame')}"
-    if deleted is not None:
-        params["deleted"] = bool(deleted)
-        sql += f" AND {t}deleted = {mark.format('deleted')}"
-    if only_user is not None:
-        params["user"] = only_user
-        sql += f" AND {t}user_id = {mark.format('user')}"
+    sql += row_filters(
+        params, postgres=postgres, types=types, frame=frame, deleted=deleted, only_user=only_user
+    )
     sql += f" ORDER BY {t}id"
     raw: Any = s.connection().connection.driver_connection
     if postgres:

@@ -38,12 +38,13 @@ def notebook(path: Path, source: str) -> None:
     path.write_text(json.dumps(doc))
 
 
-def viewer_cell(user: str, target: str, height: int = 560) -> str:
+def viewer_cell(user: str, target: str, height: int = 560, tool: str | None = None) -> str:
+    options = f"height={height}" + ("" if tool is None else f", tool={tool!r}")
     return (
         "import exact_lab\n"
         "from exact_lab.widgets import SlideViewer\n"
         f"store = exact_lab.connect(user={user!r})\n"
-        f"viewer = SlideViewer({target}, store=store, height={height})\n"
+        f"viewer = SlideViewer({target}, store=store, {options})\n"
         "viewer\n"
     )
 

@@ -57,8 +57,7 @@ def world(
 
 @pytest.fixture(scope="module")
 def density_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[JupyterProcess]:
-    cell = viewer_cell("alice", f"store.image({world.image.id})")
-    cell = cell.replace("height=560)", "height=560, tool='select')")
+    cell = viewer_cell("alice", f"store.image({world.image.id})", tool="select")
     server = start_viewer_lab(tmp_path_factory, "density-lab", world, {"alice.ipynb": cell})
     yield server
     server.stop()

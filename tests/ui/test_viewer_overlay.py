@@ -59,8 +59,7 @@ def world(
 @pytest.fixture(scope="module")
 def overlay_lab(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[JupyterProcess]:
     # the select tool: a drag pans (a drawing tool would draw)
-    cell = viewer_cell("alice", f"store.image({world.image.id})")
-    cell = cell.replace("height=560)", "height=560, tool='select')")
+    cell = viewer_cell("alice", f"store.image({world.image.id})", tool="select")
     server = start_viewer_lab(tmp_path_factory, "overlay-lab", world, {"alice.ipynb": cell})
     yield server
     server.stop()

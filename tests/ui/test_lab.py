@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -33,11 +34,23 @@ ANY_STARTED = f"""() => {_PROMPTS}.some(p => /\\[(\\d+|\\*)\\]/.test(p.textConte
 
 
 def accept_kernel_dialog(page: Any) -> None:
-    """Accept JupyterLab's "Select Kernel" dialog (it may appear while the page settles)."""
-    dialog = page.query_selector(".jp-Dialog button.jp-mod-accept")
-    if dialog is not None and dialog.is_visible():
-        dialog.click()
-        page.wait_for_selector(".jp-Dialog", state="detached", timeout=10_000)
+    """Accept JupyterLab's "Select Kernel" dialog (it may appear while the page settles).
+
+    A click that lands while the dialog is still being laid out can be lost, and the dialog can
+    be shown again as the session settles (a loaded CI run saw it stay for 10 s after one
+    click), so accept until none is left.
+    """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        button = page.query_selector(".jp-Dialog button.jp-mod-accept")
+        if button is None or not button.is_visible():
+            return
+        button.click()
+        try:
+            page.wait_for_selector(".jp-Dialog", state="detached", timeout=3_000)
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("JupyterLab's kernel dialog stayed open for 30 s after accepting it")
 
 
 def run_notebook_in_lab(page: Any, server: JupyterProcess, name: str) -> None:

@@ -6,7 +6,8 @@ IPC stream (schema :func:`exact_lab.store.frames.arrow_schema`: the columns of
 so the server never parses or re-encodes them). The stream goes out in record batches of
 :data:`BATCH_ROWS` rows, each flushed as it is written. Query: ``bbox=x0,y0,x1,y1``
 (intersecting bounding boxes), ``types=1,2``, ``version=ID`` (the state frozen in a version),
-``deleted=true|false|all``, ``vector=false``.
+``deleted=true|false|all``, ``vector=false``; with ``bbox`` also ``columns=id,vector`` (only
+those columns, in that order: see ``Store.annotations_in``).
 
 ``POST {base}exact/api/native/annotations`` — an Arrow IPC stream of new annotations (columns
 as for ``Store.add_annotations``) → ``{"ids": [...]}`` in input order, atomically.
@@ -128,13 +129,19 @@ class ImageAnnotationsArrowHandler(_ArrowHandler):
         bbox = _bbox(bbox_text) if bbox_text else None
         if bbox is not None and version is not None:
             raise BadInput("bbox and version cannot be combined yet", field="bbox")
+        columns_text = self.get_query_argument("columns", None)
+        columns = columns_text.split(",") if columns_text is not None else None
+        if columns is not None and bbox is None:
+            raise BadInput(
+                "columns: give bbox too; columns pick a viewport's columns", field="columns"
+            )
 
         def work() -> pa.Table:
             store = self.store
             if bbox is not None:
                 found: Any = store.annotations_in(
                     image, bbox, annotation_type=types, deleted=deleted,
-                    with_vector=with_vector, format="arrow",
+                    with_vector=with_vector, columns=columns, format="arrow",
                 )  # fmt: skip
             else:
                 found = store.annotations(

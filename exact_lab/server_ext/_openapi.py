@@ -208,6 +208,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 _query("version", "integer"),
                 _query("deleted", "string", "true, false or all"),
                 _query("vector", "boolean"),
+                _query("columns", "string", "with bbox: column names, e.g. id,vector"),
             ],
             "responses": _responses("200", arrow),
         }

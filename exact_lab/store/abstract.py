@@ -369,9 +369,24 @@ class Store(abc.ABC):
         frame: int | None = None,
         deleted: Deleted = False,
         with_vector: bool = True,
+        columns: Sequence[str] | None = None,
         format: Format = "pandas",  # noqa: A002
     ) -> Any:
-        """Annotations of an image whose bounding box intersects ``(x0, y0, x1, y1)``."""
+        """Annotations of an image whose bounding box intersects ``(x0, y0, x1, y1)``.
+
+        One row per annotation, ordered by id, with the columns of ``frames.COLUMNS``
+        (``vector`` only ``with_vector``). ``columns`` returns only the columns named, in that
+        order, and the database reads and sends only those: a viewer drawing shapes needs
+        ``["id", "annotation_type", "revision", "vector"]``, a count per type
+        ``["annotation_type"]``. An unknown or repeated name is ``BadInput(field="columns")``
+        listing the valid ones. ``annotation_type``, ``frame`` and ``deleted`` filter as in
+        :meth:`annotations`; a window corner may be infinite, never NaN.
+
+        >>> window = (0, 0, 2000, 2000)
+        >>> store.annotations_in(image, window, columns=["id", "x_min"])  # doctest: +SKIP
+             id   x_min
+        0  1024  1180.0
+        """
 
     @abc.abstractmethod
     def annotation_density(

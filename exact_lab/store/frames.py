@@ -1,7 +1,8 @@
 """The columns of bulk annotation reads, shared by every store implementation.
 
 ``Store.annotations()`` and ``Store.annotations_in()`` return one row per annotation with these
-columns, in this order (``vector`` only with ``with_vector=True``):
+columns, in this order (``vector`` only with ``with_vector=True``; ``annotations_in(...,
+columns=[...])`` returns only the columns named, in the order named: see :func:`pick_columns`):
 
 ============== ========================= ===================================================
 column         dtype                     meaning
@@ -50,6 +51,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exact_lab.errors import BadInput
+
 __all__ = [
     "COLUMNS",
     "INT_COLUMNS",
@@ -60,6 +63,7 @@ __all__ = [
     "frame_from_arrow",
     "from_columns",
     "parse_json_column",
+    "pick_columns",
     "to_arrow",
 ]
 
@@ -101,6 +105,51 @@ def columns(*, with_vector: bool = True) -> list[str]:
     return [c for c in COLUMNS if with_vector or c != "vector"]
 
 
+def pick_columns(picked: Sequence[str] | None, *, with_vector: bool = True) -> list[str]:
+    """Return the columns a read returns: all documented ones, or those in ``picked``, checked.
+
+    ``picked`` names columns of :data:`COLUMNS` in the order the answer should have them.
+
+    >>> pick_columns(["id", "vector"])
+    ['id', 'vector']
+    >>> pick_columns(None, with_vector=False)[:5]
+    ['id', 'image', 'image_set', 'annotation_type', 'frame']
+    >>> pick_columns(["id", "area"])
+    Traceback (most recent call last):
+    ...
+    exact_lab.errors.BadInput: columns: unknown column 'area'; valid columns: id, image, ...
+    """
+    if picked is None:
+        return columns(with_vector=with_vector)
+    valid = ", ".join(COLUMNS)
+    if isinstance(picked, (str, bytes)) or not isinstance(picked, Sequence):
+        raise BadInput(
+            f"columns: expected a list of column names, got {picked!r}; valid columns: {valid}",
+            field="columns",
+        )
+    if not picked:
+        raise BadInput(
+            f"columns: name at least one column; valid columns: {valid}", field="columns"
+        )
+    seen: set[str] = set()
+    for name in picked:
+        if not isinstance(name, str) or name not in COLUMNS:
+            raise BadInput(
+                f"columns: unknown column {name!r}; valid columns: {valid}", field="columns"
+            )
+        if name in seen:
+            raise BadInput(
+                f"columns: {name!r} is named twice; name each column once", field="columns"
+            )
+        seen.add(name)
+    if "vector" in seen and not with_vector:
+        raise BadInput(
+            "columns: 'vector' is named but with_vector=False; drop one of the two",
+            field="columns",
+        )
+    return list(picked)
+
+
 def _objects(column: Any) -> np.ndarray:
     """Return a 1-D object array holding the values as they are (lists and dicts stay whole)."""
     if isinstance(column, np.ndarray) and column.dtype == object and column.ndim == 1:
@@ -122,9 +171,14 @@ def _times(column: Any) -> Any:
     return pd.DatetimeIndex(stamps).astype("datetime64[ns, UTC]").array
 
 
-def from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pd.DataFrame:
-    """Build the documented DataFrame from one sequence per column, fixing the dtypes."""
-    names = columns(with_vector=with_vector)
+def from_columns(
+    data: dict[str, Any], *, with_vector: bool = True, names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Build the documented DataFrame from one sequence per column, fixing the dtypes.
+
+    ``names`` (checked by :func:`pick_columns`) builds only those columns, in that order.
+    """
+    names = list(names) if names is not None else columns(with_vector=with_vector)
     out: dict[str, Any] = {}
     for name in names:
         column = data[name]
@@ -155,7 +209,7 @@ def _arrow_type(name: str) -> pa.DataType:
     return pa.string()
 
 
-def arrow_schema(*, with_vector: bool = True) -> pa.Schema:
+def arrow_schema(*, with_vector: bool = True, names: Sequence[str] | None = None) -> pa.Schema:
     """Return the fixed Arrow schema of bulk annotation reads.
 
     >>> schema = arrow_schema(with_vector=False)
@@ -163,8 +217,12 @@ def arrow_schema(*, with_vector: bool = True) -> pa.Schema:
     ('string', 'timestamp[ns, tz=UTC]')
     >>> "vector" in schema.names
     False
+    >>> arrow_schema(names=["id", "time"]).names
+    ['id', 'time']
     """
-    return pa.schema([pa.field(n, _arrow_type(n)) for n in columns(with_vector=with_vector)])
+    if names is None:
+        names = columns(with_vector=with_vector)
+    return pa.schema([pa.field(n, _arrow_type(n)) for n in names])
 
 
 def _arrow_times(column: Any) -> pa.Array:
@@ -186,7 +244,9 @@ def _arrow_json(column: Any) -> Any:
     return [v if v is None or isinstance(v, str) else json.dumps(v) for v in column]
 
 
-def arrow_from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pa.Table:
+def arrow_from_columns(
+    data: dict[str, Any], *, with_vector: bool = True, names: Sequence[str] | None = None
+) -> pa.Table:
     """Build the Arrow table of :func:`arrow_schema` from one sequence or Arrow array per column.
 
     Times may be ISO 8601 text (naive means UTC), datetimes or Arrow timestamps; JSON columns
@@ -202,7 +262,7 @@ def arrow_from_columns(data: dict[str, Any], *, with_vector: bool = True) -> pa.
     >>> table.column("time")[0].value, table.column("user").null_count
     (1767323045000006000, 1)
     """
-    schema = arrow_schema(with_vector=with_vector)
+    schema = arrow_schema(with_vector=with_vector, names=names)
     arrays: list[Any] = []
     for field in schema:
         column = data[field.name]
@@ -244,7 +304,9 @@ def parse_json_column(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-def frame_from_arrow(table: pa.Table, *, with_vector: bool = True) -> pd.DataFrame:
+def frame_from_arrow(
+    table: pa.Table, *, with_vector: bool = True, names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Build the documented DataFrame from an Arrow table of :func:`arrow_schema`.
 
     >>> frame = frame_from_arrow(to_arrow(empty_frame()))
@@ -252,7 +314,8 @@ def frame_from_arrow(table: pa.Table, *, with_vector: bool = True) -> pd.DataFra
     ((0, 22), 'datetime64[ns, UTC]')
     """
     data: dict[str, Any] = {}
-    for name in columns(with_vector=with_vector):
+    names = list(names) if names is not None else columns(with_vector=with_vector)
+    for name in names:
         column = table.column(name)
         if name in _JSON:
             data[name] = parse_json_column(column)
@@ -262,26 +325,28 @@ def frame_from_arrow(table: pa.Table, *, with_vector: bool = True) -> pd.DataFra
             data[name] = column.cast(_TIME_TYPE).to_pandas()
         else:
             data[name] = column.to_numpy()
-    return from_columns(data, with_vector=with_vector)
+    return from_columns(data, names=names)
 
 
-def build_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool = True) -> pd.DataFrame:
-    """Build the documented DataFrame from rows in :data:`COLUMNS` order."""
-    names = columns(with_vector=with_vector)
+def build_frame(
+    rows: Sequence[Sequence[Any]], *, with_vector: bool = True, names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Build the documented DataFrame from rows in :data:`COLUMNS` order (or ``names``)."""
+    names = list(names) if names is not None else columns(with_vector=with_vector)
     values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return from_columns(dict(zip(names, values, strict=True)), with_vector=with_vector)
+    return from_columns(dict(zip(names, values, strict=True)), names=names)
 
 
-def empty_frame(*, with_vector: bool = True) -> pd.DataFrame:
-    """Return a DataFrame with the documented columns and no rows."""
-    return build_frame([], with_vector=with_vector)
+def empty_frame(*, with_vector: bool = True, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return a DataFrame with the documented columns (or ``names``) and no rows."""
+    return build_frame([], with_vector=with_vector, names=names)
 
 
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
-    """Convert a documented frame to the Arrow table of :func:`arrow_schema` (JSON as text)."""
-    with_vector = "vector" in frame.columns
+    """Convert a documented frame (all columns or a pick) to its Arrow table (JSON as text)."""
+    names = [str(c) for c in frame.columns]
     data: dict[str, Any] = {}
-    for name in columns(with_vector=with_vector):
+    for name in names:
         column = frame[name]
         if name in _JSON:
             data[name] = _arrow_json(column.tolist())
@@ -291,4 +356,4 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
             data[name] = pa.array(column, _TIME_TYPE)
         else:
             data[name] = pa.array(column.to_numpy(), _arrow_type(name))
-    return arrow_from_columns(data, with_vector=with_vector)
+    return arrow_from_columns(data, names=names)

@@ -185,3 +185,81 @@ def test_unbounded_and_nan_windows(world: World) -> None:
     with pytest.raises(BadInput) as err:
         world.member.annotations_in(world.image, (0.0, float("nan"), 10.0, 10.0))
     assert err.value.field == "bbox"
+
+
+PICKS = (
+    ["id", "annotation_type", "revision", "user", "vector"],  # what the viewer draws from
+    ["vector", "id"],  # any order
+    ["last_editor"],  # no id, a column NULL in every bulk-added row
+    ["time", "meta_data", "x_min", "deleted"],
+    ["unique_identifier", "last_edit_time", "verified_count", "image", "image_set", "frame"],
+)
+
+
+def test_picked_columns_equal_the_full_read(world: World) -> None:
+    _seed(world)
+    windows = [
+        (200.0, 150.0, 320.0, 240.0),
+        (0.0, 0.0, 1000.0, 800.0),
+        (990.0, 790.0, 1000.0, 800.0),
+    ]
+    lone = world.member.add_annotation(world.image, world.box, box(960, 10, 5, 5))
+    windows.append((962.0, 11.0, 963.0, 12.0))  # this one annotation alone
+    for window in windows:
+        full = world.member.annotations_in(world.image, window, deleted=None)
+        for names in PICKS:
+            got = world.member.annotations_in(world.image, window, deleted=None, columns=names)
+            pd.testing.assert_frame_equal(got, full[names], check_dtype=True)
+            table = world.member.annotations_in(
+                world.image, window, deleted=None, columns=names, format="arrow"
+            )
+            assert table.schema.equals(frames.arrow_schema(names=names))
+            assert table.num_rows == len(full)
+            pd.testing.assert_frame_equal(frames.frame_from_arrow(table, names=names), got)
+    alone = world.member.annotations_in(world.image, windows[-1], columns=["last_editor"])
+    assert len(alone) == 1  # a row whose only column is NULL is still a row
+    assert world.member.annotations_in(world.image, windows[-1], columns=["id"])["id"].tolist() == [
+        lone.id
+    ]
+
+
+def test_picked_columns_keep_filters_and_blind_sets(world: World, store_factory) -> None:
+    _seed(world)
+    window = (200.0, 150.0, 700.0, 600.0)
+    full = world.member.annotations_in(world.image, window, annotation_type=world.point)
+    got = world.member.annotations_in(
+        world.image, window, annotation_type=world.point, columns=["annotation_type"]
+    )
+    assert list(got.columns) == ["annotation_type"]
+    assert got["annotation_type"].tolist() == full["annotation_type"].tolist()
+    assert world.member.annotations_in(world.image, window, frame=2, columns=["id"]).empty
+    second = store_factory(f"second_{world.suffix}")
+    world.admin.add_member(world.team, second.user.username)
+    second.add_annotation(world.blind_image, world.box, box(100, 10))
+    world.member.add_annotation(world.blind_image, world.box, box(10, 10))
+    mine = world.member.annotations_in(world.blind_image, (0, 0, 1000, 800), columns=["user"])
+    assert mine["user"].tolist() == [world.member.user.id]
+    with pytest.raises(NotFound):
+        world.outsider.annotations_in(world.image, window, columns=["id"])
+
+
+def test_bad_columns_name_the_cause_and_the_valid_ones(world: World) -> None:
+    window = (0.0, 0.0, 100.0, 100.0)
+    for bad, says in (
+        (["id", "area"], "unknown column 'area'"),
+        (["id", "id"], "'id' is named twice"),
+        ([], "name at least one column"),
+        ("id", "expected a list of column names"),
+        ([3], "unknown column 3"),
+    ):
+        with pytest.raises(BadInput) as err:
+            world.member.annotations_in(world.image, window, columns=bad)
+        assert err.value.field == "columns"
+        assert says in str(err.value)
+        if "unknown" in says:
+            assert "valid columns: id, image, image_set" in str(err.value)
+            assert "verified_count" in str(err.value)
+    with pytest.raises(BadInput) as err:
+        world.member.annotations_in(world.image, window, with_vector=False, columns=["vector"])
+    assert "with_vector=False" in str(err.value)
+    assert err.value.field == "columns"

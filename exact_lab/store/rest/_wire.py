@@ -9,6 +9,7 @@ import json
 import time
 import types
 import typing
+from collections.abc import Sequence
 from typing import Any, TypeVar, Union
 
 import numpy as np
@@ -130,10 +131,16 @@ def _json_or_none(text: Any) -> Any:
     return None if text is None else json.loads(text)
 
 
-def frame_from_arrow(table: pa.Table, *, with_vector: bool) -> pd.DataFrame:
-    """Build the documented DataFrame (see :mod:`exact_lab.store.frames`) from Arrow."""
+def frame_from_arrow(
+    table: pa.Table, *, with_vector: bool, names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Build the documented DataFrame (see :mod:`exact_lab.store.frames`) from Arrow.
+
+    ``names`` (a checked pick of columns) builds only those, in that order.
+    """
     data: dict[str, Any] = {}
-    for name in frames.columns(with_vector=with_vector):
+    names = list(names) if names is not None else frames.columns(with_vector=with_vector)
+    for name in names:
         column = table.column(name)
         if name in ("vector", "meta_data"):
             data[name] = [_json_or_none(v) for v in column.to_pylist()]
@@ -141,7 +148,7 @@ def frame_from_arrow(table: pa.Table, *, with_vector: bool) -> pd.DataFrame:
             data[name] = column.to_pylist()
         else:
             data[name] = column.to_pandas()
-    return frames.from_columns(data, with_vector=with_vector)
+    return frames.from_columns(data, names=names)
 
 
 class Http:

@@ -39,6 +39,7 @@ from exact_lab.entities import (
     Version,
 )
 from exact_lab.errors import BadInput, PermissionDenied
+from exact_lab.store import frames
 from exact_lab.store.abstract import Bbox, Deleted, Format, Ref, Store, Subscription, ref
 from exact_lab.store.density import (
     DENSITY_COLUMNS,
@@ -349,10 +350,17 @@ class RestStore(Store):
         """Soft-delete many annotations atomically."""
         return int(self._http.call("delete_annotations", [ref(a) for a in annotations]))
 
-    def _frame(self, table: pa.Table, *, with_vector: bool, format: Format) -> Any:  # noqa: A002
+    def _frame(
+        self,
+        table: pa.Table,
+        *,
+        with_vector: bool,
+        format: Format,  # noqa: A002
+        names: Sequence[str] | None = None,
+    ) -> Any:
         if format == "arrow":
             return table
-        return frame_from_arrow(table, with_vector=with_vector)
+        return frame_from_arrow(table, with_vector=with_vector, names=names)
 
     def annotations(
         self,
@@ -386,16 +394,23 @@ class RestStore(Store):
         frame: int | None = None,
         deleted: Deleted = False,
         with_vector: bool = True,
+        columns: Sequence[str] | None = None,
         format: Format = "pandas",  # noqa: A002
     ) -> Any:
-        """Annotations of an image whose bounding box intersects ``bbox``."""
+        """Annotations of an image whose bounding box intersects ``bbox``.
+
+        ``columns`` is checked here and sent only when given, so the server reads and sends
+        only those columns (and older servers still answer calls without it).
+        """
+        names = frames.pick_columns(columns, with_vector=with_vector)
         if format not in ("pandas", "arrow"):
             raise BadInput(f"format: expected 'pandas' or 'arrow', got {format!r}", field="format")
+        picked = {} if columns is None else {"columns": names}
         table = self._http.arrow(
             "annotations_in", image, _wire_window(bbox), annotation_type=annotation_type,
-            frame=frame, deleted=deleted, with_vector=with_vector,
+            frame=frame, deleted=deleted, with_vector=with_vector, **picked,
         )  # fmt: skip
-        return self._frame(table, with_vector=with_vector, format=format)
+        return self._frame(table, with_vector=with_vector, format=format, names=names)
 
     def annotation_density(
         self,

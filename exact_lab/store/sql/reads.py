@@ -249,9 +249,11 @@ class ReadMixin(SqlBase):
         frame: int | None = None,
         deleted: Deleted = False,
         with_vector: bool = True,
+        columns: Sequence[str] | None = None,
         format: Format = "pandas",  # noqa: A002
     ) -> Any:
         """Annotations of an image whose bounding box intersects ``(x0, y0, x1, y1)``."""
+        names = frames.pick_columns(columns, with_vector=with_vector)
         try:
             x0, y0, x1, y1 = (float(v) for v in bbox)
         except (TypeError, ValueError):
@@ -272,6 +274,7 @@ class ReadMixin(SqlBase):
                 deleted=deleted,
                 with_vector=with_vector,
                 arrow=format == "arrow",
+                names=names,
             )
             if found is not None:
                 return found
@@ -287,5 +290,6 @@ class ReadMixin(SqlBase):
                 deleted=deleted,
                 only_user=only_user,
                 with_vector=with_vector,
+                names=names,
             )
             return frames.to_arrow(frame_out) if format == "arrow" else frame_out

@@ -37,12 +37,30 @@ from exact_lab.errors import BadInput
 from exact_lab.store import frames
 from exact_lab.store.sql import boxvec, grid
 
-_SELECT = (
-    "SELECT {t}id, {t}image_id, {t}image_set_id, {t}annotation_type_id, {vector}{t}frame, "
-    "{t}x_min, {t}y_min, {t}x_max, {t}y_max, {t}unique_identifier, {t}description, "
-    "{t}meta_data, {t}user_id, {t}last_editor_id, {t}time, {t}last_edit_time, {t}deleted, "
-    "{t}concealed, {t}blurred, {t}revision, {t}verified_count "
-)
+#: the SQL column behind each frame column (``vector`` is built per backend, see boxvec)
+_SQL_COLUMNS = {
+    "id": "id",
+    "image": "image_id",
+    "image_set": "image_set_id",
+    "annotation_type": "annotation_type_id",
+    "frame": "frame",
+    "x_min": "x_min",
+    "y_min": "y_min",
+    "x_max": "x_max",
+    "y_max": "y_max",
+    "unique_identifier": "unique_identifier",
+    "description": "description",
+    "meta_data": "meta_data",
+    "user": "user_id",
+    "last_editor": "last_editor_id",
+    "time": "time",
+    "last_edit_time": "last_edit_time",
+    "deleted": "deleted",
+    "concealed": "concealed",
+    "blurred": "blurred",
+    "revision": "revision",
+    "verified_count": "verified_count",
+}
 # the set id leads the index: one init-plan lookup finds it
 _PG_WHERE = (
     "WHERE image_set_id = (SELECT image_set_id FROM images WHERE id = %(image)s) "
@@ -58,6 +76,21 @@ _SQLITE_WHERE = (
     "AND a.x_max >= :x0 AND a.x_min <= :x1 AND a.y_max >= :y0 AND a.y_min <= :y1"
 )
 _INT32 = 2**31 - 1
+
+
+def select_list(names: Sequence[str], *, postgres: bool, t: str) -> str:
+    """Return ``SELECT`` and the SQL expressions of ``names`` (frame columns), table prefix ``t``.
+
+    >>> select_list(["id", "user"], postgres=True, t="a.")
+    'SELECT a.id, a.user_id '
+    """
+    exprs = [
+        (boxvec.vector_sql(t) if postgres else f"{t}vector")
+        if name == "vector"
+        else t + _SQL_COLUMNS[name]
+        for name in names
+    ]
+    return "SELECT " + ", ".join(exprs) + " "
 
 
 def check_window(bbox: tuple[float, float, float, float]) -> None:
@@ -143,14 +176,18 @@ def viewport_frame(
     deleted: bool | None,
     only_user: int | None,
     with_vector: bool,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Return the annotations of ``image`` whose bounding box intersects ``bbox``."""
+    """Return the annotations of ``image`` whose bounding box intersects ``bbox``.
+
+    ``names`` (checked by :func:`exact_lab.store.frames.pick_columns`) picks the columns.
+    """
     x0, y0, x1, y1 = bbox
     check_window(bbox)
+    names = list(names) if names is not None else frames.columns(with_vector=with_vector)
     params: dict[str, Any] = {"image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
     t = "" if postgres else "a."
-    vector = (boxvec.vector_sql() if postgres else "a.vector") + ", "  # boxes: see boxvec
-    sql = _SELECT.format(vector=vector if with_vector else "", t=t)
+    sql = select_list(names, postgres=postgres, t=t)
     if postgres:
         cells = grid.window_cells(bbox)
         sql += "FROM annotations " + _PG_WHERE.format(cells="" if cells is None else _PG_CELLS)
@@ -168,21 +205,20 @@ def viewport_frame(
             rows = cur.execute(sql, params, prepare=False).fetchall()
     else:
         rows = raw.execute(sql, params).fetchall()
-    return _rows_frame(rows, with_vector=with_vector)
+    return _rows_frame(rows, names)
 
 
-def _rows_frame(rows: Sequence[Sequence[Any]], *, with_vector: bool) -> pd.DataFrame:
+def _rows_frame(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> pd.DataFrame:
     """Build the documented DataFrame from driver rows (JSON or times may still be text)."""
-    names = frames.columns(with_vector=with_vector)
     values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     data: dict[str, Any] = dict(zip(names, values, strict=True))
     for name in ("vector", "meta_data"):
         if name in data:
             data[name] = [json.loads(v) if isinstance(v, str) else v for v in data[name]]
     for name in ("time", "last_edit_time"):
-        if data[name] and isinstance(data[name][0], str):
+        if name in data and data[name] and isinstance(data[name][0], str):
             data[name] = _parse_times(data[name])
-    return frames.from_columns(data, with_vector=with_vector)
+    return frames.from_columns(data, names=names)
 
 
 def _parse_times(texts: Sequence[str]) -> pd.DatetimeIndex:
@@ -226,11 +262,11 @@ class _JsonbText(Loader):
         return bytes(data[1:]).decode()
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _pg_statement(
-    *, with_vector: bool, cells: bool, types: bool, frame: bool, deleted: bool | None
+    *, fetched: tuple[str, ...], cells: bool, types: bool, frame: bool, deleted: bool | None
 ) -> str:
-    """One fixed text per combination of filters, so each is prepared once per connection."""
+    """One fixed text per combination of filters and columns, prepared once per connection."""
     filters = ""
     if types:
         filters += " AND a.annotation_type_id = ANY(%(types)s::int4[])"
@@ -238,7 +274,7 @@ def _pg_statement(
         filters += " AND a.frame = %(frame)s"
     if deleted is not None:
         filters += " AND a.deleted" if deleted else " AND NOT a.deleted"
-    select = _SELECT.format(vector=boxvec.vector_sql("a.") + ", " if with_vector else "", t="a.")
+    select = select_list(fetched, postgres=True, t="a.")
     rows = _PG_ROWS.format(
         cells=" AND a.cell = ANY(%(cells)s::int8[])" if cells else "", filters=filters
     )
@@ -255,12 +291,18 @@ def pg_statement(
     frame: int | None = None,
     deleted: bool | None = False,
     with_vector: bool = True,
+    names: Sequence[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Return the one-trip viewport statement and its parameters (psycopg ``%(name)s`` style).
+
+    The statement selects :func:`fetched_columns` of ``names`` (default: every documented
+    column, ``vector`` only ``with_vector``).
 
     >>> sql, params = pg_statement(me=1, image=2, bbox=(0, 0, 100, 100), with_vector=False)
     >>> sql.startswith("SELECT a.id, a.image_id"), sorted(params)[:3]
     (True, ['cells', 'image', 'me'])
+    >>> pg_statement(me=1, image=2, bbox=(0, 0, 9, 9), names=["user"])[0][:30]
+    'SELECT a.id, a.user_id FROM (S'
     """
     check_window(bbox)
     x0, y0, x1, y1 = bbox
@@ -272,14 +314,28 @@ def pg_statement(
         params["types"] = list(types)
     if frame is not None:
         params["frame"] = frame
+    if names is None:
+        names = frames.columns(with_vector=with_vector)
     sql = _pg_statement(
-        with_vector=with_vector,
+        fetched=fetched_columns(names),
         cells=cells is not None,
         types=types is not None,
         frame=frame is not None,
         deleted=None if deleted is None else bool(deleted),
     )
     return sql, params
+
+
+def fetched_columns(names: Sequence[str]) -> tuple[str, ...]:
+    """Return the columns the PostgreSQL statement selects for ``names``: ``id`` comes first.
+
+    The LEFT JOIN answers an empty window with one row of NULLs, told apart from a real row by
+    its NULL id; so the id is read even when it is not asked for.
+
+    >>> fetched_columns(["vector", "id"]), fetched_columns(["user"])
+    (('id', 'vector'), ('id', 'user'))
+    """
+    return ("id", *(n for n in names if n != "id"))
 
 
 def pg_cursor(raw: Any, *, arrow: bool = False) -> Any:
@@ -302,6 +358,7 @@ def pg_viewport(
     deleted: bool | None,
     with_vector: bool,
     arrow: bool = False,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame | pa.Table | None:
     """Return the viewport rows, or None when ``me`` may not read ``image`` (or it is gone).
 
@@ -309,10 +366,13 @@ def pg_viewport(
     :func:`exact_lab.store.frames.arrow_schema` (JSON columns as the text PostgreSQL holds,
     as the bulk reads send them). None leaves the error (NotFound, or PermissionDenied for a
     deactivated user) to the caller's ordinary access check, so its wording stays the same.
+    ``names`` (checked by :func:`exact_lab.store.frames.pick_columns`) picks the columns: only
+    those (and the id) are read, sent and decoded.
     """
+    if names is None:
+        names = frames.columns(with_vector=with_vector)
     sql, params = pg_statement(
-        me=me, image=image, bbox=bbox, types=types, frame=frame, deleted=deleted,
-        with_vector=with_vector,
+        me=me, image=image, bbox=bbox, types=types, frame=frame, deleted=deleted, names=names,
     )  # fmt: skip
     with engine.connect() as conn:
         raw: Any = conn.connection.driver_connection
@@ -326,15 +386,17 @@ def pg_viewport(
         return None
     if rows[0][0] is None:  # access granted, nothing in the window
         rows = []
-    names = frames.columns(with_vector=with_vector)
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    data: dict[str, Any] = dict(zip(names, values, strict=True))
+    fetched = fetched_columns(names)
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in fetched]
+    data: dict[str, Any] = dict(zip(fetched, values, strict=True))
     for name in ("time", "last_edit_time"):
+        if name not in data:
+            continue
         micros = np.asarray(data[name], dtype=np.int64) + _PG_EPOCH_US
         if arrow:
             data[name] = pa.array(micros, pa.timestamp("us", tz="UTC"))
         else:
             data[name] = pd.DatetimeIndex(micros.astype("datetime64[us]"), tz="UTC")
     if arrow:
-        return frames.arrow_from_columns(data, with_vector=with_vector)
-    return frames.from_columns(data, with_vector=with_vector)
+        return frames.arrow_from_columns(data, names=names)
+    return frames.from_columns(data, names=names)

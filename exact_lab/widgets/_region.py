@@ -25,6 +25,9 @@ from exact_lab.store.abstract import Store
 
 __all__ = ["covers_image", "region_rows"]
 
+#: the columns ``_columns.detail_payload`` draws from: the viewport reads only these
+DRAWN = ("id", "annotation_type", "revision", "user", "vector")
+
 
 def covers_image(bbox: Sequence[float], width: int, height: int) -> bool:
     """Whether ``bbox`` (``x0, y0, x1, y1``) holds the whole ``width`` x ``height`` image."""
@@ -48,8 +51,9 @@ def region_rows(
     """
     if not covers_image(bbox, *size):
         rows: pa.Table = store.annotations_in(
-            image, bbox, frame=frame, with_vector=with_vector, format="arrow"
-        )
+            image, bbox, frame=frame, with_vector=with_vector, format="arrow",
+            columns=DRAWN if with_vector else None,
+        )  # fmt: skip
         return rows
     rows = store.annotations(image=image, with_vector=with_vector, format="arrow")
     # a row without a place has a null (or NaN) box

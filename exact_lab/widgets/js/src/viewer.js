@@ -9,6 +9,7 @@ import { keyAction } from "./keys.js";
 import { mark } from "./marks.js";
 import { Overlay } from "./overlay.js";
 import { debounce, makeRpc } from "./rpc.js";
+import { ScrollDrawer } from "./scroll_drawer.js";
 import { ThumbStrip } from "./strip.js";
 import { openTiles } from "./tiles.js";
 import { Tools } from "./tools.js";
@@ -67,7 +68,11 @@ function render({ model, el, experimental }) {
     gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false, flickEnabled: true, flickMinSpeed: Infinity },
     gestureSettingsPen: { flickEnabled: true, flickMinSpeed: Infinity },
     keyboardNavEnabled: false,
-    drawer: "canvas",
+    // the canvas drawer with scroll-blit frames (a pan step shifts the pixels and draws the
+    // exposed strips); `globalThis.exactLabFullFrames = true` before display draws every frame
+    // in full, as OpenSeadragon's own canvas drawer does (the benchmark compares the two)
+    drawer: globalThis.exactLabFullFrames ? "canvas" : ScrollDrawer,
+    navigatorDrawer: "canvas",
   });
   mark("osd-created");
   const overlay = new Overlay(viewer);

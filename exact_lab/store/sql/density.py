@@ -39,7 +39,7 @@ import pandas as pd
 
 from exact_lab.store.abstract import Bbox, Deleted, Ref
 from exact_lab.store.density import check_density_args, density_frame, type_ids
-from exact_lab.store.sql import grid
+from exact_lab.store.sql import densitycache, grid
 from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.sql.viewport import row_filters, rtree_window
 
@@ -74,10 +74,22 @@ class DensityMixin(SqlBase):
         """Count annotations per grid cell of ``cell`` px and annotation type, in SQL."""
         size, window = check_density_args(cell, bbox, frame, deleted)
         types = type_ids(annotation_type)
+        postgres = self._shared.postgres
+        # the whole image's plain count, the first question of every viewer, is kept
+        keep = window is None and types is None and deleted is False
+        key: densitycache.Key | None = None
+        seen = 0
         with self._tx() as s:
             image_id, only_user = self._image_access(s, image)
+            raw: Any = s.connection().connection.driver_connection
+            if keep:
+                key = (image_id, frame or 0, size, only_user or 0)
+                kept = densitycache.read(raw, key, postgres=postgres)
+                if kept is not None:
+                    return kept
+                seen = densitycache.epoch(raw, image_id, postgres=postgres)  # before counting
             sql, params = _density_sql(
-                postgres=self._shared.postgres,
+                postgres=postgres,
                 image=image_id,
                 width=2 * size,
                 window=window,
@@ -86,15 +98,17 @@ class DensityMixin(SqlBase):
                 deleted=deleted,
                 only_user=only_user,
             )
-            raw: Any = s.connection().connection.driver_connection
-            if self._shared.postgres:
+            if postgres:
                 with raw.cursor() as cur:
                     # JIT compiling this one scan took longer than the scan (120+ ms on 1M rows)
                     cur.execute("SET LOCAL jit = off")
                     rows = cur.execute(sql, params).fetchall()
             else:
                 rows = raw.execute(sql, params).fetchall()
-        return density_frame(rows)
+        counts = density_frame(rows)
+        if key is not None:
+            densitycache.write(self._shared.engine, key, seen, counts, postgres=postgres)
+        return counts
 
 
 def _density_sql(

@@ -9,14 +9,17 @@ statement to its generic plan, and for every filter and both formats.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 
 from exact_lab.errors import BadInput, NotFound, PermissionDenied
 from exact_lab.store import frames
+from exact_lab.store.sql import held
 from tests.store.conftest import World, box
 
 
@@ -263,3 +266,32 @@ def test_bad_columns_name_the_cause_and_the_valid_ones(world: World) -> None:
         world.member.annotations_in(world.image, window, with_vector=False, columns=["vector"])
     assert "with_vector=False" in str(err.value)
     assert err.value.field == "columns"
+
+
+def test_held_connection_survives_a_dropped_connection(
+    world: World, backend: tuple[str, str, Any]
+) -> None:
+    name, url, _ = backend
+    if name != "postgresql":
+        pytest.skip("the held viewport connection is PostgreSQL's")
+    _seed(world, n=40)
+    window = (0.0, 0.0, 1000.0, 800.0)
+    before = world.member.annotations_in(world.image, window)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # what a server restart does to every open connection
+        killed = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    admin.dispose()
+    assert killed > 0
+    pd.testing.assert_frame_equal(world.member.annotations_in(world.image, window), before)
+    engine = world.member._shared.engine
+    opened = [raw for _, raw in held._HELD[engine].open]
+    assert opened
+    assert not any(raw.closed for raw in opened)
+    engine.dispose()  # what SqlStore.close() does
+    assert all(raw.closed for raw in opened)
+    pd.testing.assert_frame_equal(world.member.annotations_in(world.image, window), before)

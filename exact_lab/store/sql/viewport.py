@@ -11,7 +11,8 @@ image's rows instead); SQLite with the banded integer R*Tree ``annotations_rtree
 On PostgreSQL, :func:`pg_viewport` is the whole ``annotations_in`` call in one network round
 trip: the access check (membership, active user, blind set) is a one-row subquery joined to the
 viewport rows, the statement is prepared once per connection (no parse or plan per call), runs
-outside a transaction (no ``BEGIN``/``COMMIT`` round trips for a single read) and answers in
+outside a transaction (no ``BEGIN``/``COMMIT`` round trips for a single read) on the thread's
+held connection (:mod:`exact_lab.store.sql.held`: no pool checkout and its ping) and answers in
 binary, with times loaded as integers so the DataFrame is built from numpy arrays.
 """
 
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 from exact_lab.entities import CollaborationType
 from exact_lab.errors import BadInput
 from exact_lab.store import frames
-from exact_lab.store.sql import boxvec, grid
+from exact_lab.store.sql import boxvec, grid, held
 
 #: the SQL column behind each frame column (``vector`` is built per backend, see boxvec)
 _SQL_COLUMNS = {
@@ -374,14 +375,13 @@ def pg_viewport(
     sql, params = pg_statement(
         me=me, image=image, bbox=bbox, types=types, frame=frame, deleted=deleted, names=names,
     )  # fmt: skip
-    with engine.connect() as conn:
-        raw: Any = conn.connection.driver_connection
-        raw.autocommit = True  # one statement: no BEGIN/COMMIT round trips around it
-        try:
-            with pg_cursor(raw, arrow=arrow) as cur:
-                rows = cur.execute(sql, params, prepare=True).fetchall()
-        finally:
-            raw.autocommit = False
+
+    def read(raw: Any) -> list[Any]:
+        with pg_cursor(raw, arrow=arrow) as cur:
+            found: list[Any] = cur.execute(sql, params, prepare=True).fetchall()
+            return found
+
+    rows = held.run(engine, read)  # this thread's connection: no pool checkout, no ping
     if not rows:
         return None
     if rows[0][0] is None:  # access granted, nothing in the window

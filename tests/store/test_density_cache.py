@@ -1,4 +1,4 @@
-"""The kept whole-image density count (migration 0007): served while current, never stale.
+"""The kept whole-image density count (SQLite, migration 0007): served while current, never stale.
 
 Each check first plants a bogus count under the current counter, so that a kept count served
 after a change would show the bogus one: an answer equal to a numpy recount of what the store
@@ -24,7 +24,8 @@ from exact_lab.store.sql.engine import make_engine
 from tests.store.conftest import World, box
 from tests.store.test_density import _recount, _same, random_boxes
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+# PostgreSQL keeps no counts (migration 0007): its density tests are in test_density.py
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 CELL = 50.0
 BOGUS = pd.DataFrame({c: np.array([7, 7], dtype=np.int64) for c in DENSITY_COLUMNS})
@@ -52,13 +53,7 @@ def _epoch(engine: sa.Engine, image: int) -> int:
 
 def _plant(engine: sa.Engine, image: int) -> None:
     """Keep the bogus count for the whole image (frame 0, everyone) under the current counter."""
-    densitycache.write(
-        engine,
-        (image, 0, CELL, 0),
-        _epoch(engine, image),
-        BOGUS,
-        postgres=engine.dialect.name == "postgresql",
-    )
+    densitycache.write(engine, (image, 0, CELL, 0), _epoch(engine, image), BOGUS)
 
 
 def _live_boxes(store: Store, image: int) -> pd.DataFrame:
@@ -170,8 +165,8 @@ def test_a_change_committed_while_counting_is_never_served_stale(
     other = connect(url, user=world.member.user.username)
     read_epoch = densitycache.epoch
 
-    def epoch_then_write(raw, image, *, postgres):
-        seen = read_epoch(raw, image, postgres=postgres)
+    def epoch_then_write(raw, image):
+        seen = read_epoch(raw, image)
         other.add_annotation(world.image, world.box, box(700, 600))  # commits at once
         return seen
 
@@ -217,10 +212,7 @@ def test_a_busy_database_only_loses_the_saving(world: World, engine, url) -> Non
     writer = make_engine(url)
     try:
         held = writer.raw_connection()
-        if engine.dialect.name == "sqlite":
-            held.driver_connection.execute("BEGIN IMMEDIATE")
-        else:
-            held.cursor().execute("LOCK TABLE density_cache IN EXCLUSIVE MODE")
+        held.driver_connection.execute("BEGIN IMMEDIATE")
         counted = world.member.annotation_density(world.image, CELL)
         held.rollback()
         held.close()

@@ -1,4 +1,4 @@
-"""Migration 0007 (kept density counts) up and down on SQLite and PostgreSQL, with data."""
+"""Migration 0007 (kept density counts, SQLite only) up and down on both databases, with data."""
 
 from __future__ import annotations
 
@@ -46,9 +46,14 @@ def test_0007_up_down_up_keeps_annotations_and_counts_right(fresh_url) -> None: 
     assert before["count"].sum() == 300
     store.close()
     engine = make_engine(fresh_url)
+    sqlite = engine.dialect.name == "sqlite"
     tables, triggers = _schema(engine)
-    assert {"density_cache", "density_epochs"} <= tables
-    assert triggers >= TRIGGERS
+    if sqlite:
+        assert {"density_cache", "density_epochs"} <= tables
+        assert triggers == TRIGGERS
+    else:  # PostgreSQL counts every time: nothing to keep, nothing slowing its COPY
+        assert not {"density_cache", "density_epochs"} & tables
+        assert not triggers
 
     command.downgrade(alembic_config(fresh_url), "0006")
     tables, triggers = _schema(engine)
@@ -63,9 +68,10 @@ def test_0007_up_down_up_keeps_annotations_and_counts_right(fresh_url) -> None: 
     after = store.annotation_density(image, 100)  # nothing kept from before the downgrade
     assert after["count"].sum() == 200
     assert store.annotation_density(image, 100).equals(after)  # kept again
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM density_cache")).scalar() == 1
+    if sqlite:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM density_cache")).scalar() == 1
     store.add_annotation(image, kind, {"x1": 1, "y1": 1, "x2": 5, "y2": 5})
-    assert store.annotation_density(image, 100)["count"].sum() == 201  # the trigger is back
+    assert store.annotation_density(image, 100)["count"].sum() == 201  # SQLite: the trigger is back
     store.close()
     engine.dispose()

@@ -129,3 +129,43 @@ def test_file_store_counts_the_home_view_early(tmp_path: Path, sample_slides_dir
     reply, _ = _commands.region(viewer, {"bbox": whole, "scale": 1e-3}, [])
     assert reply["count"] == 0
     assert home.take(image.id, None, cell) is None  # taken by that answer
+
+
+def test_a_slide_opened_again_shows_edits_made_elsewhere(
+    tmp_path: Path, sample_slides_dir: Path
+) -> None:
+    """SQLite keeps the home view's count between viewers (migration 0007); a viewer opened
+    later, in a store of its own, still shows every edit made meanwhile by someone else."""
+    url = f"sqlite:///{tmp_path / 'again.sqlite'}"
+    world = make_world(url, sample_slides_dir / "cmu_small_region.svs", tmp_path / "slides")
+    image, kind = world.image, world.types["mitotic figure"].id
+    rows = [
+        {"image": image.id, "annotation_type": kind, "x_min": x, "y_min": y}
+        | {"x_max": x + 6, "y_max": y + 6}
+        for x, y in (
+            (37 * i % (image.width - 10), 53 * i % (image.height - 10))
+            for i in range(_commands.DETAIL_FLOOR + 50)
+        )
+    ]
+    world.store.add_annotations(rows)
+    whole = {"bbox": [0, 0, image.width, image.height], "scale": 1e-4}
+    user = world.store.user.username
+    first = SlideViewer(image, store=connect(url, user=user), live=False)
+    reply, before = _commands.region(first, whole, [])
+    assert reply["kind"] == "density"
+    assert reply["count"] == len(rows)
+    elsewhere = connect(url, user=user)  # another kernel: no change feed reaches the viewers
+    elsewhere.add_annotation(image, kind, {"x1": 1000, "y1": 20, "x2": 1010, "y2": 30})
+    stored = elsewhere.annotations(image=image.id, with_vector=False)
+    elsewhere.delete_annotations(stored.loc[stored["x_min"] == 0, "id"].tolist()[:1])  # at 0, 0
+    again = SlideViewer(image, store=connect(url, user=user), live=False)
+    reply, after = _commands.region(again, whole, [])
+    assert reply["count"] == len(rows)  # one added, one deleted
+    changed = grid_of(reply, after) - grid_of(reply, before)
+    cell = reply["cell"]
+    assert changed[int(25 // cell), int(1005 // cell)] == 1
+    assert changed.sum() == 0
+    assert (changed == -1).sum() == 1
+    # and opened a third time with nothing changed, the kept count gives the same grid
+    third = SlideViewer(image, store=connect(url, user=user), live=False)
+    assert np.array_equal(grid_of(*_commands.region(third, whole, [])), grid_of(reply, after))

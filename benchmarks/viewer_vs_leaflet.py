@@ -17,6 +17,11 @@ each case and each widget, in JupyterLab with the exact_lab extension:
   timestamps) are recorded in the page for the whole gesture.
 
 The peer gets a hard time limit; when it does not finish, the ratio is printed as a lower bound.
+
+The SQLite store keeps an image's whole-image density count once a viewer has counted it, until
+the image's annotations change (migration 0007). By default every SlideViewer measurement is the
+slide's first view since its annotations were written: kept counts are dropped before it.
+``--opened-before`` measures a slide opened before instead: its count is kept beforehand.
 Both widgets show the whole slide (SlideViewer's home view, ``slide_map``'s fitted zoom), the
 Lab kernel reads the same SQLite store, and tiles come over HTTP from the extension for both.
 
@@ -57,6 +62,7 @@ from _frame_work import CATEGORIES, FrameWork, frame_work  # noqa: E402
 from exact_lab.store import connect  # noqa: E402
 from exact_lab.store.dbutil import upgrade  # noqa: E402
 from exact_lab.tiles.synthetic import make_synthetic_slide  # noqa: E402
+from exact_lab.widgets._density import cell_size  # noqa: E402
 from exact_lab.workflows.registration import add_slide  # noqa: E402
 from tests.ui.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.ui.servers import JupyterProcess, start_jupyter  # noqa: E402
@@ -181,6 +187,31 @@ def prepare(folder: Path) -> tuple[str, list[Case]]:
         Case("polygons", images[0].id, N_POLYGONS, f"{N_POLYGONS:,} polygons"),
         Case("points", images[1].id, N_POINTS, f"{N_POINTS:,} points"),
     ]
+
+
+def store_url(folder: Path) -> str:
+    """The URL of the store that :func:`prepare` copied into ``folder``."""
+    return f"sqlite:///{folder / 'bench.sqlite'}"
+
+
+def set_kept_counts(url: str, case: Case, *, kept: bool) -> str:
+    """Drop (first view) or make (opened before) the kept home-view count of ``case``'s image.
+
+    Returns what the SlideViewer measurement starts from, for the printout.
+    """
+    store = connect(url, user="bench")
+    try:
+        if not kept:
+            with store.engine.begin() as conn:  # type: ignore[attr-defined]
+                conn.exec_driver_sql("DELETE FROM density_cache")
+            return "first view: no kept count"
+        image = store.image(case.image)
+        started = time.perf_counter()
+        store.annotation_density(image.id, cell_size(image.width, image.height))
+        took = time.perf_counter() - started
+        return f"opened before: count kept ({took * 1000:.0f} ms to count and keep it)"
+    finally:
+        store.close()
 
 
 def fill(target: Path, slide: Path) -> None:
@@ -310,6 +341,10 @@ def pan(page: Any, widget: str, direction: int = 1) -> list[float]:
     return [b - a for a, b in itertools.pairwise(stamps)]
 
 
+#: the folder --traces names, where each traced pan's Chrome trace is written (empty: none)
+TRACES: list[Path] = []
+
+
 def traced_pan(browser: Any, page: Any, widget: str) -> FrameWork:
     """The same drag back to the right under a Chrome trace: what each frame cost the page.
 
@@ -320,6 +355,9 @@ def traced_pan(browser: Any, page: Any, widget: str) -> FrameWork:
         pan(page, widget, direction=-1)
     finally:
         trace = browser.stop_tracing()
+    if TRACES:
+        TRACES[0].mkdir(parents=True, exist_ok=True)
+        (TRACES[0] / f"{widget}-{time.strftime('%H%M%S')}.json").write_bytes(trace)
     return frame_work(trace, steps=PAN_STEPS)
 
 
@@ -487,7 +525,16 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=float, default=180.0, help="seconds per first frame")
     parser.add_argument("--keep", action="store_true", help="keep the workspace")
+    parser.add_argument("--traces", type=Path, help="write each traced pan's Chrome trace here")
+    parser.add_argument(
+        "--opened-before",
+        action="store_true",
+        help="SlideViewer opens a slide whose whole-image count the store kept from an earlier "
+        "view (default: the first view since the annotations were written)",
+    )
     args = parser.parse_args()
+    if args.traces:
+        TRACES.append(args.traces)
     chromium = os.environ.get("EXACT_LAB_CHROMIUM") or shutil.which("chromium")
     if not chromium:
         raise SystemExit("Chromium is needed: apt-get install chromium (or set EXACT_LAB_CHROMIUM)")
@@ -562,6 +609,9 @@ def run_all(
         for case in cases:
             for widget in args.widgets:
                 started = time.perf_counter()
+                if widget != "ipyleaflet":
+                    start = set_kept_counts(store_url(root.parent), case, kept=args.opened_before)
+                    print(f"{case.label} / {widget}: {start}", flush=True)
                 result = measure(browser, server, root, case, widget, limit=args.limit)
                 results[(case.name, widget)] = result
                 print(

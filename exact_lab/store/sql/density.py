@@ -172,5 +172,6 @@ def _density_sql(
         deleted=None if deleted is None else bool(deleted),
         only_user=only_user,
     )
-    sql += " GROUP BY 1, 2, 3 ORDER BY 2, 1, 3"
+    # grouped in the order asked for: one sort, not a second one for the ORDER BY
+    sql += " GROUP BY 2, 1, 3 ORDER BY 2, 1, 3"
     return sql, params

@@ -11,7 +11,7 @@ renderer:
   JavaScript) plus the frame itself (animation callbacks, style, layout, paint, commit);
 - **CPU per step**: CPU time (ms) of the page renderer's main, compositor and raster threads
   and of the display compositor (software compositing without a GPU) over the whole trace,
-  divided by the number of input steps.
+  divided by the number of input steps; also split by those four threads (``by_thread``).
 
 >>> work = frame_work(trace_bytes, steps=60)  # doctest: +SKIP
 >>> work.per_frame[:3], work.cpu_per_step  # doctest: +SKIP
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Trace categories that hold the events read here.
@@ -43,6 +43,8 @@ class FrameWork:
     per_frame: list[float]  # main-thread busy ms per frame, in order
     cpu_per_step: float  # CPU ms of the renderer and display compositor per input step
     span_ms: float  # from the first to the last main-thread task of the page's renderer
+    #: cpu_per_step split by thread: "main", "compositor", "raster", "display compositor"
+    by_thread: dict[str, float] = field(default_factory=dict)
 
 
 def frame_work(trace: bytes | str, *, steps: int) -> FrameWork:
@@ -81,13 +83,29 @@ def frame_work(trace: bytes | str, *, steps: int) -> FrameWork:
             per_frame.append(busy)
             busy = 0.0
 
-    def counted(e: dict[str, Any]) -> bool:
-        name = names.get((e["pid"], e["tid"]), "")
-        if name.startswith("VizCompositorThread"):
-            return True
-        return e["pid"] == main[0] and name.startswith(("CrRendererMain", "Compositor"))
-
-    cpu = sum(e.get("tdur", 0) for e in complete if e["name"] == TASK and counted(e))
+    split: Counter[str] = Counter()
+    for e in complete:
+        where = thread_group(names.get((e["pid"], e["tid"]), ""), in_page=e["pid"] == main[0])
+        if e["name"] == TASK and where:
+            split[where] += e.get("tdur", 0) / 1000 / max(steps, 1)
+    cpu = sum(split.values())
     span = (tasks[-1]["ts"] + tasks[-1]["dur"] - tasks[0]["ts"]) / 1000 if tasks else 0.0
     # the first frame also carries whatever ran before the trace's first frame
-    return FrameWork(per_frame[1:], cpu / 1000 / max(steps, 1), span)
+    return FrameWork(per_frame[1:], cpu, span, dict(split))
+
+
+def thread_group(name: str, *, in_page: bool) -> str | None:
+    """Which counted thread a thread name is ("main", "compositor", "raster", "display
+    compositor"), or None for threads not counted; ``in_page``: of the page's renderer.
+    """
+    if name.startswith("VizCompositorThread"):
+        return "display compositor"  # in the GPU process: software compositing of every page
+    if not in_page:
+        return None
+    if name.startswith("CrRendererMain"):
+        return "main"
+    if name.startswith("CompositorTileWorker"):
+        return "raster"
+    if name.startswith("Compositor"):
+        return "compositor"
+    return None

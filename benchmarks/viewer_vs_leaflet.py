@@ -32,7 +32,9 @@ The polygons case (``--uncapped``) is measured again in a Chromium launched with
 intervals show whether the cap is really off.
 
 Run: ``python benchmarks/viewer_vs_leaflet.py`` (Chromium from Debian, ``make js`` first).
-``--cases polygons`` runs one case; ``--keep`` leaves the workspace for a look.
+``--cases polygons`` runs one case; ``--keep`` leaves the workspace for a look;
+``--widgets SlideViewer SlideViewer-full-frames ipyleaflet`` also measures SlideViewer with
+OpenSeadragon's own canvas drawer (every tile drawn again each frame), in turn with the others.
 """
 
 from __future__ import annotations
@@ -102,6 +104,10 @@ CHECKS = {
         return !!g && g.childElementCount >= %d;
     }""",
 }
+#: A variant of SlideViewer measured beside it (``--widgets``): OpenSeadragon's own canvas
+#: drawer, every tile drawn again in every frame, instead of the viewer's scroll-blit drawer.
+VARIANTS = {"SlideViewer-full-frames": "globalThis.exactLabFullFrames = true;"}
+CHECKS.update(dict.fromkeys(VARIANTS, CHECKS["SlideViewer"]))
 NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => done()))"
 #: Chromium without the frame-rate cap: frames are no longer held to the 60 Hz vsync, so an
 #: animation-frame interval shows how long the page takes to make a frame, not the cap.
@@ -138,6 +144,7 @@ class Result:
     gave_up_ms: float | None = None  # not drawn yet this long after the cell started
     work: list[float] | None = None  # main-thread ms per frame of a second, traced pan
     cpu_per_step: float | None = None  # CPU ms per drag step in that pan (see _frame_work)
+    cpu_by_thread: dict[str, float] = field(default_factory=dict)  # that, split by thread
     trace: dict[str, float] = field(default_factory=dict)  # stage -> ms after the cell started
 
 
@@ -274,6 +281,7 @@ BUILD = {
     "SlideViewer": "w = SlideViewer({image}, store=store, height=600, tool='select', live=False)\n",
     "ipyleaflet": "w = slide_map({image}, store=store, height='600px')\n",
 }
+BUILD.update(dict.fromkeys(VARIANTS, BUILD["SlideViewer"]))
 STAMP = (
     "_t0 = time.time() * 1000\n"
     "{build}"
@@ -316,7 +324,7 @@ def notebook_for(root: Path, case: Case, widget: str) -> tuple[str, Path]:
 
 # ---------------------------------------------------------------------------------- measuring
 def widget_box(page: Any, widget: str) -> dict[str, float]:
-    selector = ".exact-lab-viewer .elv-canvas" if widget == "SlideViewer" else ".leaflet-container"
+    selector = ".leaflet-container" if widget == "ipyleaflet" else ".exact-lab-viewer .elv-canvas"
     return dict(page.locator(selector).first.bounding_box())
 
 
@@ -361,6 +369,16 @@ def traced_pan(browser: Any, page: Any, widget: str) -> FrameWork:
     return frame_work(trace, steps=PAN_STEPS)
 
 
+#: How SlideViewer's tile canvas drew its frames (see js/src/scroll_drawer.js); nothing is
+#: counted with OpenSeadragon's own drawer.
+DRAWN = """() => {
+  const c = document.querySelector('.exact-lab-viewer canvas[data-blits]');
+  if (!c) return 'tile frames: not counted';
+  const d = c.dataset;
+  return `tile frames: ${d.blits} shifted, ${d.stillFrames || 0} still, ${d.fullFrames} full`;
+}"""
+
+
 #: SlideViewer's performance marks ("elv:<stage>", see js/src/marks.js) and the overlay's
 #: first-content stamp, as wall-clock ms; plus the kernel's time for the first region answer.
 TRACE = """() => {
@@ -397,7 +415,7 @@ def measure(
     check = CHECKS[widget] % case.count if widget == "ipyleaflet" else CHECKS[widget]
     # the check is armed before the page's own scripts run: a widget that draws before the
     # cell's kernel goes idle is seen when it draws, not when the notebook has finished
-    page.add_init_script(PROBE + f"window.__bench.check = {check};")
+    page.add_init_script(PROBE + f"window.__bench.check = {check};" + VARIANTS.get(widget, ""))
     crashed: list[str] = []
     page.on("crash", lambda *_: crashed.append("the tab crashed"))
     try:
@@ -414,15 +432,16 @@ def measure(
         if first is None:
             why = crashed[0] if crashed else f"not drawn within {limit:.0f} s"
             return Result(None, kernel_ms, [], why, time.time() * 1000 - stamps["start"])
-        trace = stages(page, stamps["start"]) if widget == "SlideViewer" else {}
+        trace = stages(page, stamps["start"]) if widget != "ipyleaflet" else {}
         page.wait_for_timeout(2000)  # tiles and the first region settle before the pan
         if case.name == "polygons":
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.locator(
-                ".exact-lab-viewer" if widget == "SlideViewer" else ".leaflet-container"
+                ".leaflet-container" if widget == "ipyleaflet" else ".exact-lab-viewer"
             ).first.screenshot(path=str(SHOTS / f"bench-{case.name}-{widget}.png"))
         frames = pan(page, widget)
         work = traced_pan(browser, page, widget)
+        frames_drawn = "" if widget == "ipyleaflet" else page.evaluate(DRAWN)
         return Result(
             float(first) - stamps["start"],
             kernel_ms,
@@ -430,6 +449,8 @@ def measure(
             trace=trace,
             work=work.per_frame,
             cpu_per_step=work.cpu_per_step,
+            cpu_by_thread=work.by_thread,
+            note=frames_drawn,
         )
     except Exception as err:  # noqa: BLE001 - the peer may hang the tab: report, go on
         kernel = waited = None
@@ -467,23 +488,24 @@ def fmt_ms(value: float | None) -> str:
 def report(cases: list[Case], results: dict[tuple[str, str], Result], mode: str) -> None:
     print(f"\n{mode}; load average at the end: {loadavg()}")
     print(
-        f"{'case':<18}{'widget':<13}{'first frame ms':>15}{'kernel ms':>11}"
+        f"{'case':<18}{'widget':<25}{'first frame ms':>15}{'kernel ms':>11}"
         f"{'pan p50':>9}{'pan p95':>9}{'pan max':>9}{'frames':>8}"
         f"{'work p50':>10}{'work p95':>10}{'CPU/step':>10}  note"
     )
     for case in cases:
-        for widget in ("SlideViewer", "ipyleaflet"):
+        for widget in ("SlideViewer", *VARIANTS, "ipyleaflet"):
             r = results.get((case.name, widget))
             if r is None:
                 continue
             print(
-                f"{case.label:<18}{widget:<13}{fmt_ms(r.first_ms):>15}{fmt_ms(r.kernel_ms):>11}"
+                f"{case.label:<18}{widget:<25}{fmt_ms(r.first_ms):>15}{fmt_ms(r.kernel_ms):>11}"
                 f"{pct(r.frames, 50):>9.1f}{pct(r.frames, 95):>9.1f}"
                 f"{max(r.frames, default=float('nan')):>9.0f}{len(r.frames):>8}"
                 f"{pct(r.work or [], 50):>10.1f}{pct(r.work or [], 95):>10.1f}"
                 f"{r.cpu_per_step or float('nan'):>10.1f}  {r.note}"
             )
     print()
+    report_variants(cases, results)
     for case in cases:
         ours, peer = results.get((case.name, "SlideViewer")), results.get((case.name, "ipyleaflet"))
         if ours is None or peer is None or ours.first_ms is None:
@@ -511,6 +533,23 @@ def report(cases: list[Case], results: dict[tuple[str, str], Result], mode: str)
                 f"{pct(peer.work, 95) / pct(ours.work, 95):.1f}x lower; CPU per drag step "
                 f"{peer.cpu_per_step / ours.cpu_per_step:.1f}x lower"
             )
+
+
+def report_variants(cases: list[Case], results: dict[tuple[str, str], Result]) -> None:
+    """SlideViewer's variants against SlideViewer (above 1: the variant costs more)."""
+    for case in cases:
+        ours = results.get((case.name, "SlideViewer"))
+        for variant in VARIANTS:
+            other = results.get((case.name, variant))
+            if ours and other and ours.work and other.work and ours.cpu_per_step:
+                print(
+                    f"{case.label}: {variant} / SlideViewer: pan p50 "
+                    f"{pct(other.frames, 50) / pct(ours.frames, 50):.2f}x, p95 "
+                    f"{pct(other.frames, 95) / pct(ours.frames, 95):.2f}x; work per frame p50 "
+                    f"{pct(other.work, 50) / pct(ours.work, 50):.2f}x, p95 "
+                    f"{pct(other.work, 95) / pct(ours.work, 95):.2f}x; CPU per drag step "
+                    f"{(other.cpu_per_step or 0) / ours.cpu_per_step:.2f}x"
+                )
 
 
 def main() -> None:
@@ -624,6 +663,14 @@ def run_all(
                     f"{result.note} ({time.perf_counter() - started:.0f} s)",
                     flush=True,
                 )
+                if result.cpu_by_thread:
+                    print(
+                        "  CPU per drag step by thread (ms): "
+                        + ", ".join(
+                            f"{k} {v:.1f}" for k, v in sorted(result.cpu_by_thread.items())
+                        ),
+                        flush=True,
+                    )
                 if result.trace:
                     print(
                         "  stages (ms after the cell started): "

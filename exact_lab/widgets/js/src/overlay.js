@@ -57,9 +57,19 @@ export class Overlay {
     this.scaleBar = null;
     this.drawn = 0;
     this._frame = null;
-    const redraw = () => this.requestDraw();
-    viewer.addHandler("update-viewport", redraw);
-    viewer.addHandler("resize", redraw);
+    this.drawnAt = null; // the transform and size of the last frame drawn
+    // Drawn in the frame in which OpenSeadragon draws the tiles (update-viewport fires inside
+    // it), not one animation frame later: tiles and annotations move together, and a drag step
+    // is one changed frame, not two. OpenSeadragon updates the viewport once more after every
+    // animation (each drag step is one) without moving it: that would be the same picture.
+    // Every other change of what the overlay shows asks for a frame itself (requestDraw).
+    viewer.addHandler("update-viewport", () => {
+      if (this.sameView()) return;
+      if (this._frame !== null) cancelAnimationFrame(this._frame);
+      this._frame = null;
+      this.draw();
+    });
+    viewer.addHandler("resize", () => this.requestDraw());
   }
 
   setTypes(rows) {
@@ -169,6 +179,14 @@ export class Overlay {
     return out;
   }
 
+  sameView() {
+    const d = this.drawnAt;
+    if (!d || !this.viewer.world.getItemCount()) return false;
+    const t = this.transform();
+    const c = this.viewer.container;
+    return t.scale === d.scale && t.ox === d.ox && t.oy === d.oy && c.clientWidth === d.w && c.clientHeight === d.h;
+  }
+
   requestDraw() {
     if (this._frame !== null) return;
     this._frame = requestAnimationFrame(() => {
@@ -191,8 +209,10 @@ export class Overlay {
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.drawnAt = null;
     if (!this.viewer.world.getItemCount()) return;
     const t = this.transform();
+    this.drawnAt = { ...t, w, h };
     const s = t.scale * dpr;
     if (this.visible && (this.density || this.data.count > 0)) this.copyLayer(ctx, t, w, h, dpr);
     ctx.setTransform(s, 0, 0, s, t.ox * dpr, t.oy * dpr);

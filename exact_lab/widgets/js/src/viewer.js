@@ -309,7 +309,10 @@ function render({ model, el, experimental }) {
     const zoom = viewer.world.getItemCount() ? `zoom ${(overlay.transform().scale * 100).toFixed(1)}%` : "slide loading";
     const user = (model.get("user") || {}).username || "";
     const blind = model.get("blind") ? " · blind set: only your annotations" : "";
-    chrome.info.textContent = `${count} ${kind} in view · ${zoom} · ${user}${blind}`;
+    const text = `${count} ${kind} in view · ${zoom} · ${user}${blind}`;
+    // called at the end of every drag step: the same text again would still be a new text node,
+    // i.e. style, layout, paint and a commit of JupyterLab's layer tree in a frame of its own
+    if (chrome.info.textContent !== text) chrome.info.textContent = text;
   }
 
   viewer.addHandler("animation-finish", () => {

@@ -87,16 +87,21 @@ def test_fractional_and_given_vectors_are_kept_as_given(world: World) -> None:
     assert store.annotation(framed).vector == {"x1": 5, "y1": 6, "x2": 7, "y2": 8, "frame": 1}
 
 
-def test_a_large_batch_is_laid_out_while_ids_are_allocated(world: World) -> None:
-    """From OVERLAP_ROWS rows on, the storage order and identifiers come from a thread."""
+def test_a_large_batch_streamed_in_chunks_with_reserved_ids(world: World) -> None:
+    """More than one COPY chunk (CHUNK rows), ids from one reserved range (RESERVE_ROWS on).
+
+    The rows are gathered and their identifiers generated a chunk at a time on PostgreSQL:
+    both must continue across the chunk boundary.
+    """
     rng = np.random.default_rng(9)
-    n = 60_000  # above exact_lab.store.sql.bulk.OVERLAP_ROWS
+    n = 70_000  # above exact_lab.store.sql.pgcopy.CHUNK (65,536) and bulk.RESERVE_ROWS
     x, y = rng.integers(0, 950, n), rng.integers(0, 750, n)
     frame = _frame(world, list(zip(x, y, x + 5, y + 9, strict=True)))
     ids = world.member.add_annotations(frame)
     got = world.member.annotations(image=world.image, format="arrow").to_pandas()
     assert len(got) == n
     assert got["id"].tolist() == sorted(ids)  # one id each, input order kept in the answer
+    assert max(ids) - min(ids) == n - 1  # one consecutive range
     mine = got.set_index("id").loc[ids]
     assert mine["x_min"].tolist() == x.astype(float).tolist()
     assert mine["y_max"].tolist() == (y + 9).astype(float).tolist()

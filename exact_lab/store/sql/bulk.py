@@ -2,12 +2,14 @@
 
 Every row is checked before anything is written, so a rejected batch leaves the store unchanged.
 Bounding-box input (``x_min, y_min, x_max, y_max``) is validated with numpy, without a Python
-loop; ``vector`` dicts are checked one by one. Ids are allocated up front (one
-``nextval`` range on PostgreSQL; under SQLite's write lock, ``max(id) + 1``) and the whole batch
+loop; ``vector`` dicts are checked one by one. Ids are allocated up front (on PostgreSQL a range
+reserved in one step by :mod:`exact_lab.store.sql.idrange` from :data:`RESERVE_ROWS` rows on, a
+``nextval`` per row below; under SQLite's write lock, ``max(id) + 1``) and the whole batch
 shares one history position, so the rows go out in one stream and no revision rows are written
 (the history holds only superseded states).
 
-On PostgreSQL the stream is built column-wise by :mod:`exact_lab.store.sql.pgcopy`, and boxes
+On PostgreSQL the stream is built column-wise, a chunk at a time, by
+:mod:`exact_lab.store.sql.pgcopy` while a writer thread sends the previous chunk, and boxes
 given by integer corners are stored without a vector (:mod:`exact_lab.store.sql.boxvec`). On both
 backends the rows are stored, and numbered, in (set, image, grid cell) order
 (:mod:`exact_lab.store.sql.grid`): every index grows at its right edge like an append, and a
@@ -32,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from exact_lab.errors import BadInput
-from exact_lab.store.sql import boxvec, grid, pgcopy
+from exact_lab.store.sql import boxvec, grid, idrange, pgcopy
 from exact_lab.store.validation import MAX_DESCRIPTION, check_meta, check_vector
 
 COLUMNS_IN = {
@@ -53,7 +55,10 @@ COLUMNS_IN = {
 BBOX = ("x_min", "y_min", "x_max", "y_max")
 BOX_TYPES = {1, 2, 6}  # vector types whose vector is exactly the bounding box
 MAX_UID = 64
-OVERLAP_ROWS = 50_000  # from this many rows on, the layout is computed while ids are allocated
+#: from this many rows on (PostgreSQL), ids come from one reserved range, taken on a second
+#: connection while the rows are sorted; smaller batches take a ``nextval`` per row, which costs
+#: them under 5 ms and spares the sequence an ``ALTER`` (a new file) per batch
+RESERVE_ROWS = 10_000
 
 #: The columns that make up an annotation's state: what a revision changes and history keeps.
 STATE_COLUMNS = (
@@ -119,21 +124,25 @@ def _bools(df: pd.DataFrame, name: str) -> np.ndarray:
     return col.to_numpy(dtype=bool)
 
 
-def new_uuids(n: int, now: dt.datetime | None = None) -> np.ndarray:
+def new_uuids(n: int, now: dt.datetime | None = None, start: int = 0) -> np.ndarray:
     """``n`` time-ordered UUIDs (version 7 layout) as an array of 36-byte ASCII strings.
 
     48 bits of Unix milliseconds, then the row's index in the batch (32 bits, spread over the
     version-7 ``rand_a`` field and the top of ``rand_b``), then 42 random bits: the strings sort
     in input order within a batch and after earlier batches, which keeps B-tree inserts at the
     index's right edge; two batches in the same millisecond differ in the random bits.
+    ``start`` numbers the rows from there on, so a batch can be made a chunk at a time.
 
     >>> a, b = new_uuids(2).astype(str)
     >>> a < b, a[14], len(a)
     (True, '7', 36)
+    >>> stamp = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> new_uuids(1, stamp, start=5)[0][:18] == new_uuids(6, stamp)[5][:18]
+    True
     """
     stamp = now or dt.datetime.now(dt.timezone.utc)
     millis = np.uint64(int(stamp.timestamp() * 1000) & (2**48 - 1))
-    counter = np.arange(n, dtype=np.uint64)
+    counter = np.arange(start, start + n, dtype=np.uint64)
     noise = np.frombuffer(os.urandom(8 * n), dtype=np.uint64) & np.uint64(2**42 - 1)
     high = (millis << np.uint64(16)) | np.uint64(0x7000) | (counter >> np.uint64(20))
     low = (
@@ -340,28 +349,12 @@ def prepare(  # noqa: C901, PLR0912, PLR0915 - one check per optional column, in
 
 
 def _allocate(s: Session, n: int, postgres: bool) -> np.ndarray:  # noqa: FBT001
-    """``n`` new annotation ids, increasing."""
+    """``n`` new annotation ids, increasing, taken inside the batch's own transaction."""
     if not postgres:
         start = s.scalar(sa.text("SELECT coalesce(max(id), 0) FROM annotations")) or 0
         return np.arange(start + 1, start + n + 1, dtype=np.int64)
-    # the name once: pg_get_serial_sequence inside the series would run once per row
-    name = s.scalar(sa.text("SELECT pg_get_serial_sequence('annotations', 'id')"))
-    sequence = "'" + str(name).replace("'", "''") + "'::regclass"
-    # A range without ids taken by a concurrent writer needs only its ends shipped; gaps in
-    # a sequence are normal, so a range that was interleaved is simply abandoned.
-    ends = sa.text(
-        f"SELECT min(v), max(v) FROM (SELECT nextval({sequence}) AS v "  # noqa: S608
-        "FROM generate_series(1, :n)) AS q"
-    )
-    for _ in range(3):
-        low, high = s.execute(ends, {"n": n}).one()
-        if high - low + 1 == n:
-            return np.arange(low, high + 1, dtype=np.int64)
-    every = sa.text(
-        f"SELECT array_agg(v) FROM (SELECT nextval({sequence}) AS v "  # noqa: S608
-        "FROM generate_series(1, :n)) AS q"
-    )
-    return np.sort(np.array(s.scalar(every, {"n": n}), dtype=np.int64))
+    ids: np.ndarray = idrange.one_by_one(s.connection(), "annotations", n)
+    return ids
 
 
 def write(s: Session, batch: Prepared, *, user_id: int, position: int, postgres: bool) -> list[int]:
@@ -371,22 +364,24 @@ def write(s: Session, batch: Prepared, *, user_id: int, position: int, postgres:
     (set, image, grid cell), not necessarily in input order.
     """
     now = dt.datetime.now(dt.timezone.utc)
-    if batch.n < OVERLAP_ROWS:
-        ids = _allocate(s, batch.n, postgres)
-        layout = _layout(batch.columns, batch.n, now)
-    else:
-        # The database hands out the ids (about 0.5 s per million on PostgreSQL) while a thread
-        # sorts the rows and makes their identifiers: psycopg and numpy release the GIL.
+    if postgres and batch.n >= RESERVE_ROWS:
+        # a second connection reserves the ids (milliseconds; a fallback takes 0.3-0.7 s per
+        # million) while this thread sorts the rows: psycopg and numpy release the GIL
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(_layout, batch.columns, batch.n, now)
-            ids = _allocate(s, batch.n, postgres)
-            layout = pending.result()
-    ids[layout.order] = np.sort(ids)  # ids ascend in storage order
+            engine = s.connection().engine
+            pending = pool.submit(idrange.reserve, engine, "annotations", batch.n)
+            layout = _layout(batch.columns)
+            stored = pending.result()
+    else:
+        stored = _allocate(s, batch.n, postgres)
+        layout = _layout(batch.columns)
+    ids = np.empty_like(stored)
+    ids[layout.order] = stored  # ids ascend in storage order
     raw = s.connection().connection.driver_connection
     if postgres:
-        _write_postgres(raw, batch, ids, layout, user_id=user_id, position=position, now=now)
+        _write_postgres(raw, batch, stored, layout, user_id=user_id, position=position, now=now)
     else:
-        _write_sqlite(raw, batch, ids, layout, user_id=user_id, position=position, now=now)
+        _write_sqlite(raw, batch, stored, layout, user_id=user_id, position=position, now=now)
     out: list[int] = ids.tolist()
     return out
 
@@ -422,17 +417,25 @@ def _take(values: list[Any], order: np.ndarray) -> list[Any]:
     return picked
 
 
+def _taken(values: np.ndarray, order: np.ndarray) -> pgcopy.Rows:
+    """Rows ``start:stop`` of the stream of column ``values`` (input order) stored in ``order``.
+
+    Gathered a chunk at a time, so the first chunk goes out without waiting for whole columns.
+    """
+    return lambda start, stop: values[order[start:stop]]
+
+
 def _text_fields(
-    c: dict[str, Any], layout: Layout
+    c: dict[str, Any], order: np.ndarray, now: dt.datetime
 ) -> tuple[list[pgcopy.Fixed], list[tuple[str, list[bytes]]]]:
     """Encode the text and JSON columns: fixed width where every row has one length."""
     fixed: list[pgcopy.Fixed] = []
     varying: list[tuple[str, list[bytes]]] = []
-    order = layout.order
-    if layout.uuids is not None:  # generated, ascending in COPY order (see new_uuids)
-        fixed.append(pgcopy.Fixed("unique_identifier", "S36", layout.uuids))
+    if c["unique_identifier"] is None:  # generated per chunk, ascending in COPY order
+        made = lambda start, stop: new_uuids(stop - start, now, start=start)  # noqa: E731
+        fixed.append(pgcopy.Fixed("unique_identifier", "S36", made))
     elif (uids := _fixed_text(c["unique_identifier"])) is not None:
-        fixed.append(pgcopy.Fixed("unique_identifier", uids.dtype.str, uids[order]))
+        fixed.append(pgcopy.Fixed("unique_identifier", uids.dtype.str, _taken(uids, order)))
     else:
         texts = _take(c["unique_identifier"], order)
         varying.append(("unique_identifier", pgcopy.variable([u.encode() for u in texts])))
@@ -468,11 +471,10 @@ class Layout:
     cells: np.ndarray  # grid cell of each row's box (0 without one)
     has_box: np.ndarray
     order: np.ndarray  # the rows in storage order
-    uuids: np.ndarray | None  # generated identifiers in storage order (None: the batch has them)
 
 
-def _layout(c: dict[str, Any], n: int, now: dt.datetime) -> Layout:
-    """Return the rows' grid cells, which rows have a box, the storage order and new identifiers.
+def _layout(c: dict[str, Any]) -> Layout:
+    """Return the rows' grid cells, which rows have a box, and the storage order.
 
     Rows are stored in (set, image, cell) order and take their ids and generated identifiers in
     that order: every index then grows at its right edge like an append, and a viewport's hits
@@ -484,9 +486,12 @@ def _layout(c: dict[str, Any], n: int, now: dt.datetime) -> Layout:
     if has_box.any():
         cells[has_box] = grid.cell_keys(*(b[has_box] for b in boxes))
     no_cell = np.where(has_box, cells, np.iinfo(np.int64).max)
-    order = np.lexsort((no_cell, c["image_id"], c["image_set_id"]))
-    uuids = new_uuids(n, now) if c["unique_identifier"] is None else None
-    return Layout(cells, has_box, order, uuids)
+    images, sets = c["image_id"], c["image_set_id"]
+    if len(images) and (images == images[0]).all():  # one image (so one set): cells decide
+        order = np.argsort(no_cell, kind="stable")  # as lexsort: ties keep input order
+    else:
+        order = np.lexsort((no_cell, images, sets))
+    return Layout(cells, has_box, order)
 
 
 def _write_postgres(
@@ -499,16 +504,17 @@ def _write_postgres(
     position: int,
     now: dt.datetime,
 ) -> None:
+    """COPY the batch; ``ids`` are in storage order, every other column in input order."""
     c = batch.columns
     boxes = [c[name] for name in BBOX]
     cells, has_box, order = layout.cells, layout.has_box, layout.order
     stamp = pgcopy.micros(now)
     fixed = [
-        pgcopy.Fixed("id", ">i8", ids[order]),
-        pgcopy.Fixed("image_id", ">i4", c["image_id"][order]),
-        pgcopy.Fixed("image_set_id", ">i4", c["image_set_id"][order]),
-        pgcopy.Fixed("annotation_type_id", ">i4", c["annotation_type_id"][order]),
-        pgcopy.Fixed("frame", ">i4", c["frame"][order]),
+        pgcopy.Fixed("id", ">i8", ids),
+        pgcopy.Fixed("image_id", ">i4", _taken(c["image_id"], order)),
+        pgcopy.Fixed("image_set_id", ">i4", _taken(c["image_set_id"], order)),
+        pgcopy.Fixed("annotation_type_id", ">i4", _taken(c["annotation_type_id"], order)),
+        pgcopy.Fixed("frame", ">i4", _taken(c["frame"], order)),
         pgcopy.Fixed("user_id", ">i4", user_id),
         pgcopy.Fixed("last_editor_id", ">i4", user_id),
         pgcopy.Fixed("time", ">i8", stamp),
@@ -518,13 +524,15 @@ def _write_postgres(
         pgcopy.Fixed("action", "S6", b"create"),
         pgcopy.Fixed("verified_count", ">i4", 0),
         pgcopy.Fixed("deleted", "?", values=False),
-        pgcopy.Fixed("concealed", "?", c["concealed"][order]),
-        pgcopy.Fixed("blurred", "?", c["blurred"][order]),
+        pgcopy.Fixed("concealed", "?", _taken(c["concealed"], order)),
+        pgcopy.Fixed("blurred", "?", _taken(c["blurred"], order)),
     ]
     varying: list[tuple[str, list[bytes]]] = []
     if has_box.all():
-        fixed += [pgcopy.Fixed(n, ">f8", b[order]) for n, b in zip(BBOX, boxes, strict=True)]
-        fixed.append(pgcopy.Fixed("cell", ">i8", cells[order]))
+        fixed += [
+            pgcopy.Fixed(name, ">f8", _taken(b, order)) for name, b in zip(BBOX, boxes, strict=True)
+        ]
+        fixed.append(pgcopy.Fixed("cell", ">i8", _taken(cells, order)))
     else:
         for name, values in (*zip(BBOX, boxes, strict=True), ("cell", cells)):
             dtype = ">i8" if name == "cell" else ">f8"
@@ -534,14 +542,11 @@ def _write_postgres(
                 v if ok else None for v, ok in zip(cut.view("V8").tolist(), flags, strict=True)
             ]
             varying.append((name, pgcopy.variable(encoded)))
-    more_fixed, more_varying = _text_fields(c, layout)
+    more_fixed, more_varying = _text_fields(c, order, now)
     fixed += more_fixed
     varying += more_varying
     names = [f.name for f in fixed] + [name for name, _ in varying]
-    statement = f"COPY annotations ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
-    with raw.cursor() as cur, cur.copy(statement) as copy:
-        for piece in pgcopy.chunks(batch.n, fixed, [values for _, values in varying]):
-            copy.write(piece)
+    pgcopy.copy_in(raw, "annotations", names, batch.n, fixed, [values for _, values in varying])
 
 
 def _write_sqlite(
@@ -564,14 +569,14 @@ def _write_sqlite(
 
     uids = c["unique_identifier"]
     data: dict[str, list[Any]] = {
-        "id": listed(ids),
+        "id": ids.tolist(),  # already in storage order
         "image_id": listed(c["image_id"]),
         "image_set_id": listed(c["image_set_id"]),
         "annotation_type_id": listed(c["annotation_type_id"]),
         "frame": listed(c["frame"]),
         # generated identifiers ascend in storage order, like on PostgreSQL
-        "unique_identifier": layout.uuids.astype(str).tolist()
-        if layout.uuids is not None
+        "unique_identifier": new_uuids(n, now).astype(str).tolist()
+        if uids is None
         else listed(uids),
         "description": [""] * n if c["description"] is None else listed(c["description"]),
         "meta_data": [None] * n if c["meta_data"] is None else listed(c["meta_data"]),

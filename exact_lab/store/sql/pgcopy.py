@@ -8,6 +8,12 @@ binary tuples, so the stream is ``array.tobytes()``. Columns whose length varies
 (a JSON vector of a polygon, free-text descriptions) are appended per row in Python, after the
 fixed part; the COPY statement lists the columns in the same order.
 
+:func:`copy_in` streams: a fixed column may be a function giving rows ``start:stop`` of the
+stream, so each chunk is gathered and encoded just before it is sent, and psycopg's queued writer
+sends a chunk from a thread of its own while the next one is encoded. The server starts on the
+first chunk instead of waiting for the whole stream, and the client's encoding (about 0.6 s per
+million rows) runs beside the server's work instead of between its pieces.
+
 Example:
     >>> import numpy as np
     >>> body = encode(2, [Fixed("id", ">i8", np.array([1, 2])), Fixed.empty("note")], [])
@@ -18,18 +24,22 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import numpy as np
+from psycopg.copy import QueuedLibpqWriter
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header-extension length
 TRAILER = b"\xff\xff"
 PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 CHUNK = 65_536  # rows per piece handed to the server: bounds the client's memory
 _NULL = -1
+
+#: a column given by rows: ``rows(start, stop)`` returns the values of stream rows start..stop-1
+Rows = Callable[[int, int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,8 @@ class Fixed:
 
     ``dtype`` is the big-endian numpy type of the value (``">i4"`` int4, ``">i8"`` int8 or
     timestamptz in µs since 2000, ``">f8"`` float8, ``"?"`` bool, ``"S<w>"`` text/jsonb bytes of
-    width w); ``values`` is an array of length n or one scalar for every row. ``dtype=None``
-    writes no value: a NULL, or with ``length=0`` an empty string.
+    width w); ``values`` is an array of length n, a :data:`Rows` function, or one scalar for
+    every row. ``dtype=None`` writes no value: a NULL, or with ``length=0`` an empty string.
     """
 
     name: str
@@ -62,6 +72,13 @@ def variable(values: Sequence[bytes | None]) -> list[bytes]:
     """Per-row fields (length prefix and bytes, or the NULL marker) of a varying-width column."""
     null = _NULL.to_bytes(4, "big", signed=True)
     return [null if v is None else len(v).to_bytes(4, "big") + v for v in values]
+
+
+def _rows(values: Any, start: int, stop: int) -> Any:
+    """Return the values of stream rows ``start:stop`` (a scalar stands for every row)."""
+    if callable(values):
+        return values(start, stop)
+    return values[start:stop] if np.ndim(values) else values
 
 
 def _record(n: int, fixed: Sequence[Fixed], fields: int) -> np.ndarray:
@@ -92,12 +109,7 @@ def chunks(
     fields = len(fixed) + len(variable_fields)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
-        part = [
-            Fixed(
-                c.name, c.dtype, c.values[start:stop] if np.ndim(c.values) else c.values, c.length
-            )
-            for c in fixed
-        ]
+        part = [Fixed(c.name, c.dtype, _rows(c.values, start, stop), c.length) for c in fixed]
         records = _record(stop - start, part, fields)
         if not variable_fields:
             yield records.tobytes()
@@ -111,3 +123,23 @@ def chunks(
 def encode(n: int, fixed: Sequence[Fixed], variable_fields: Sequence[list[bytes]]) -> bytes:
     """Return the whole COPY stream as one bytes object (see :func:`chunks`)."""
     return b"".join(chunks(n, fixed, variable_fields))
+
+
+def copy_in(  # noqa: PLR0917 - the stream's parts, as chunks() takes them
+    raw: Any,
+    table: str,
+    names: Sequence[str],
+    n: int,
+    fixed: Sequence[Fixed],
+    variable_fields: Sequence[list[bytes]],
+) -> None:
+    """COPY ``n`` rows into ``table`` on the psycopg connection ``raw``, chunk by chunk.
+
+    ``names`` lists the columns: the fixed ones, then the varying ones, as in :func:`chunks`.
+    The queued writer holds a bounded number of pieces, so a server slower than the encoding
+    makes the encoding wait rather than the client's memory grow without end.
+    """
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+    with raw.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        for piece in chunks(n, fixed, variable_fields):
+            copy.write(memoryview(piece))  # the writer slices it without copying

@@ -85,13 +85,31 @@ def select_list(names: Sequence[str], *, postgres: bool, t: str) -> str:
     >>> select_list(["id", "user"], postgres=True, t="a.")
     'SELECT a.id, a.user_id '
     """
-    exprs = [
-        (boxvec.vector_sql(t) if postgres else f"{t}vector")
-        if name == "vector"
-        else t + _SQL_COLUMNS[name]
-        for name in names
-    ]
+    exprs = []
+    for name in names:
+        if name == "vector":
+            exprs.append(_vector_text(t) if postgres else f"{t}vector")
+        elif name == "meta_data" and postgres:
+            exprs.append(f"{t}meta_data::text")  # text: see _vector_text
+        else:
+            exprs.append(t + _SQL_COLUMNS[name])
     return "SELECT " + ", ".join(exprs) + " "
+
+
+def _vector_text(t: str) -> str:
+    """Return the vector as the JSON text PostgreSQL would print (boxes: see boxvec).
+
+    Text, not jsonb: psycopg loads text columns in C, where a jsonb column costs a Python call
+    per row (json.loads, or the loader that keeps its text for Arrow); the DataFrame then parses
+    all texts with one ``json.loads`` (:func:`exact_lab.store.frames.parse_json_column`).
+
+    >>> _vector_text("a.")[:60]
+    'coalesce(a.vector::text, CASE WHEN a.x_min IS NOT NULL THEN '
+    """
+    corners = " || ', ".join(f'"{key}": \' || {t}{column}::int8' for key, column in boxvec.KEYS)
+    return (
+        f"coalesce({t}vector::text, CASE WHEN {t}x_min IS NOT NULL THEN '{{{corners} || '}}' END)"
+    )
 
 
 def check_window(bbox: tuple[float, float, float, float]) -> None:
@@ -386,6 +404,11 @@ def pg_viewport(
         return None
     if rows[0][0] is None:  # access granted, nothing in the window
         rows = []
+    return _pg_answer(rows, names, arrow=arrow)
+
+
+def _pg_answer(rows: list[Any], names: Sequence[str], *, arrow: bool) -> pd.DataFrame | pa.Table:
+    """Turn the statement's rows (:func:`fetched_columns` of ``names``) into the answer."""
     fetched = fetched_columns(names)
     values = list(zip(*rows, strict=True)) if rows else [() for _ in fetched]
     data: dict[str, Any] = dict(zip(fetched, values, strict=True))
@@ -399,4 +422,7 @@ def pg_viewport(
             data[name] = pd.DatetimeIndex(micros.astype("datetime64[us]"), tz="UTC")
     if arrow:
         return frames.arrow_from_columns(data, names=names)
+    for name in ("vector", "meta_data"):
+        if name in data:  # JSON text: all rows parsed by one json.loads
+            data[name] = frames.parse_json_column(pa.array(data[name], pa.string()))
     return frames.from_columns(data, names=names)

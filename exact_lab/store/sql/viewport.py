@@ -327,10 +327,11 @@ def pg_statement(
     x0, y0, x1, y1 = bbox
     cells = grid.window_cells(bbox)
     params: dict[str, Any] = {"me": me, "image": image, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
+    # arrays as their text form: psycopg adapts a list item by item (~0.1 ms for 66 cell keys)
     if cells is not None:
-        params["cells"] = cells
+        params["cells"] = _array_text(cells)
     if types is not None:
-        params["types"] = list(types)
+        params["types"] = _array_text(types)
     if frame is not None:
         params["frame"] = frame
     if names is None:
@@ -343,6 +344,15 @@ def pg_statement(
         deleted=None if deleted is None else bool(deleted),
     )
     return sql, params
+
+
+def _array_text(values: Sequence[int]) -> str:
+    """Return integers as a PostgreSQL array literal (the SQL casts it to the array type).
+
+    >>> _array_text([3, 4503599627370496]), _array_text([])
+    ('{3,4503599627370496}', '{}')
+    """
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
 def fetched_columns(names: Sequence[str]) -> tuple[str, ...]:

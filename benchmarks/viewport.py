@@ -12,14 +12,26 @@ binary, outside a transaction) and, to compare with earlier runs, the id-only gr
 SQLAlchemy ``text()``; then the server's own execution time of the store's statement (``EXPLAIN
 ANALYZE``), which leaves out waiting for a CPU on a shared machine. On SQLite: the R*Tree query.
 Every variant runs on each window in turn, so a change of machine load hits them alike.
+
+Session 4 adds, next to those lines: the column pick (``annotations_in(..., columns=[...])``)
+with the columns the viewer draws from (id, annotation_type, revision, user, vector), as the
+statement alone and through the store (Arrow and DataFrame); and an experiment that is not part
+of the store, the same 20-column statement answering one row of packed columns (``string_agg``
+of each value's binary form, one ``bytea`` per column) decoded with numpy ``frombuffer`` instead
+of 250 x 20 Python objects, as arrays and as the DataFrame.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from _common import SIDE, backend_name, boxes, database, p50, timed, workspace
 
+from exact_lab.store import frames
 from exact_lab.store.sql.grid import window_cells
 from exact_lab.store.sql.viewport import pg_cursor, pg_statement, rtree_window, viewport_frame
 
@@ -27,6 +39,7 @@ N = 1_000_000
 WINDOW = 1550
 QUERIES = 200
 WARM = 20  # windows run first and not counted (prepared statements, caches)
+DRAWN = ("id", "annotation_type", "revision", "user", "vector")  # widgets/_region.py asks these
 
 
 def _indexed_sql(postgres: bool) -> str:  # noqa: FBT001
@@ -51,6 +64,90 @@ def _naive_sql(postgres: bool) -> str:  # noqa: FBT001
     ).format(false="false" if postgres else "0")
 
 
+# ------------------------------------------------------------------ experiment: packed columns
+# (SQL expression, numpy dtype of its binary form) per column; NULLs become a value of the type
+_PACKED = {
+    "id": ("int8send(a.id)", ">i8"),
+    "image": ("int4send(a.image_id)", ">i4"),
+    "image_set": ("int4send(a.image_set_id)", ">i4"),
+    "annotation_type": ("int4send(a.annotation_type_id)", ">i4"),
+    "frame": ("int4send(a.frame)", ">i4"),
+    "x_min": ("float8send(coalesce(a.x_min, 'NaN'))", ">f8"),
+    "y_min": ("float8send(coalesce(a.y_min, 'NaN'))", ">f8"),
+    "x_max": ("float8send(coalesce(a.x_max, 'NaN'))", ">f8"),
+    "y_max": ("float8send(coalesce(a.y_max, 'NaN'))", ">f8"),
+    "user": ("int4send(coalesce(a.user_id, -1))", ">i4"),
+    "last_editor": ("int4send(coalesce(a.last_editor_id, -1))", ">i4"),
+    "time": ("timestamptz_send(a.time)", ">i8"),
+    "last_edit_time": ("timestamptz_send(a.last_edit_time)", ">i8"),
+    "deleted": ("boolsend(a.deleted)", "?"),
+    "concealed": ("boolsend(a.concealed)", "?"),
+    "blurred": ("boolsend(a.blurred)", "?"),
+    "revision": ("int4send(a.revision)", ">i4"),
+    "verified_count": ("int4send(a.verified_count)", ">i4"),
+}
+_TEXTS = {"unique_identifier": "a.unique_identifier", "description": "a.description",
+          "meta_data": "a.meta_data::text"}  # fmt: skip
+_EPOCH_US = 946_684_800_000_000  # PostgreSQL's 2000-01-01 in Unix microseconds
+
+
+def packed_sql(row_sql: str) -> str:
+    """The store's 20-column statement answering one row: a ``bytea`` per column."""
+    parts = ["count(a.id)"]
+    for name in frames.columns(with_vector=False):
+        if name in _TEXTS:  # lengths (-1: NULL), then the UTF-8 bytes
+            text = _TEXTS[name]
+            parts.append(f"string_agg(int4send(coalesce(octet_length({text}), -1)), '')")
+            parts.append(f"string_agg(convert_to({text}, 'UTF8'), '')")
+        else:
+            parts.append(f"string_agg({_PACKED[name][0]}, '')")
+    rows = row_sql[row_sql.index("FROM ") :].replace(" ORDER BY a.id", "")
+    return "SELECT " + ", ".join(parts) + " " + rows + " GROUP BY acc.set_id"
+
+
+def _texts(lengths: np.ndarray, data: bytes | None) -> pa.Array:
+    valid = lengths >= 0
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(np.where(valid, lengths, 0), out=offsets[1:])
+    mask = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(
+        len(lengths), pa.py_buffer(offsets), pa.py_buffer(data or b""), mask
+    )
+
+
+def unpack(row: tuple[Any, ...]) -> dict[str, Any]:
+    """Decode the packed row into one numpy or Arrow array per column, ordered by id."""
+    values = iter(row[1:])
+    out: dict[str, Any] = {}
+    for name in frames.columns(with_vector=False):
+        if name in _TEXTS:
+            lengths = np.frombuffer(next(values) or b"", ">i4")
+            out[name] = _texts(lengths, next(values))
+        else:
+            out[name] = np.frombuffer(next(values) or b"", _PACKED[name][1])
+    order = np.argsort(out["id"], kind="stable")  # aggregates keep no order: sort by id here
+    for name, column in out.items():
+        if isinstance(column, np.ndarray):
+            native = column[order].astype(column.dtype.newbyteorder("="))
+            out[name] = native + _EPOCH_US if name in ("time", "last_edit_time") else native
+        else:
+            out[name] = column.take(pa.array(order))
+    return out
+
+
+def packed_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """The documented DataFrame from :func:`unpack`'s arrays."""
+    data = dict(columns)
+    for name in ("unique_identifier", "description"):
+        data[name] = data[name].to_numpy(zero_copy_only=False)
+    data["meta_data"] = frames.parse_json_column(data["meta_data"])
+    for name in ("user", "last_editor"):
+        data[name] = pd.array(np.where(data[name] < 0, pd.NA, data[name]), dtype="Int64")
+    for name in ("time", "last_edit_time"):
+        data[name] = pd.DatetimeIndex(data[name].astype("datetime64[us]"), tz="UTC")
+    return frames.from_columns(data, with_vector=False)
+
+
 def previous_path(store, image: int, w, postgres: bool) -> None:  # noqa: FBT001
     """The store's path before the one-trip statement (still SQLite's): access check, then the
     viewport query, in a transaction (BEGIN, two queries, COMMIT), DataFrame included."""
@@ -65,6 +162,7 @@ def previous_path(store, image: int, w, postgres: bool) -> None:  # noqa: FBT001
 def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  # noqa: FBT001
     """Time every variant on each window in turn, so a change of load hits them alike."""
     keys = ("frame", "arrow", "before", "statement", "ids", "probe")
+    keys += ("drawn_arrow", "drawn_frame", "drawn_statement", "packed", "packed_frame")
     times: dict[str, list[float]] = {k: [] for k in keys}
     me = store.user.id
     indexed = sa.text(_indexed_sql(postgres))
@@ -81,6 +179,10 @@ def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  #
                 ),
                 "before": timed(lambda w=w: previous_path(store, image.id, w, postgres)),
                 "probe": timed(lambda a=args: conn.execute(indexed, a).all()),
+                "drawn_arrow": timed(
+                    lambda w=w: store.annotations_in(image, w, columns=DRAWN, format="arrow")
+                ),
+                "drawn_frame": timed(lambda w=w: store.annotations_in(image, w, columns=DRAWN)),
             }
             conn.commit()
             if postgres:  # the store's own statement, as pg_viewport runs it
@@ -94,6 +196,27 @@ def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  #
                     spent["ids"] = timed(
                         lambda c=cur, q=ids_sql, p=params: c.execute(q, p, prepare=True).fetchall()
                     )
+                    drawn, drawn_params = pg_statement(me=me, image=image.id, bbox=w, names=DRAWN)
+                    spent["drawn_statement"] = timed(
+                        lambda c=cur, q=drawn, p=drawn_params: c.execute(
+                            q, p, prepare=True
+                        ).fetchall()
+                    )
+                    packed = packed_sql(sql)
+                    spent["packed"] = timed(
+                        lambda c=cur, q=packed, p=params: unpack(
+                            c.execute(q, p, prepare=True).fetchone()
+                        )
+                    )
+                    spent["packed_frame"] = timed(
+                        lambda c=cur, q=packed, p=params: packed_frame(
+                            unpack(c.execute(q, p, prepare=True).fetchone())
+                        )
+                    )
+                    if i == WARM:  # the experiment answers what the store answers
+                        got = packed_frame(unpack(cur.execute(packed, params).fetchone()))
+                        want = store.annotations_in(image, w, with_vector=False)
+                        pd.testing.assert_frame_equal(got, want)
                 driver.autocommit = False
             if not warm:
                 for key, value in spent.items():
@@ -163,6 +286,20 @@ def main() -> None:
                 "  its server execution (EXPLAIN ANALYZE, custom plan): "
                 f"p50 {p50(server) * 1000:.2f} ms"
             )
+        drawn = ", ".join(DRAWN)
+        print(f"session 4: the viewer's columns ({drawn}), columns=[...]:")
+        print(f"  Store.annotations_in -> Arrow: p50 {p50(times['drawn_arrow']) * 1000:.2f} ms")
+        print(f"  Store.annotations_in -> DataFrame: p50 {p50(times['drawn_frame']) * 1000:.2f} ms")
+        if postgres:
+            print(
+                "  store's statement alone (access check + those columns, prepared, binary): "
+                f"p50 {p50(times['drawn_statement']) * 1000:.2f} ms"
+            )
+            print(
+                "session 4 experiment (not in the store): the 20-column statement packed, one "
+                f"bytea per column, decoded with numpy: p50 {p50(times['packed']) * 1000:.2f} ms"
+            )
+            print(f"  ... and into the DataFrame: p50 {p50(times['packed_frame']) * 1000:.2f} ms")
         label = "id-only grid probe via SQLAlchemy text()" if postgres else "indexed SQL alone"
         print(f"{label}: p50 {p50(times['probe']) * 1000:.2f} ms")
         print(f"naive overlap predicate: p50 {p50(naive) * 1000:.2f} ms (20 queries)")

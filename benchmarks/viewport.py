@@ -23,6 +23,8 @@ of 250 x 20 Python objects, as arrays and as the DataFrame.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -159,11 +161,22 @@ def previous_path(store, image: int, w, postgres: bool) -> None:  # noqa: FBT001
         )  # fmt: skip
 
 
-def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  # noqa: FBT001
-    """Time every variant on each window in turn, so a change of load hits them alike."""
+def clock(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall and client CPU seconds of one call (CPU hardly depends on the machine's load)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def measure(store, image, windows, postgres: bool):  # noqa: FBT001
+    """Time every variant on each window in turn, so a change of load hits them alike.
+
+    Returns the wall times and the client's CPU times per variant.
+    """
     keys = ("frame", "arrow", "before", "statement", "ids", "probe")
     keys += ("drawn_arrow", "drawn_frame", "drawn_statement", "packed", "packed_frame")
     times: dict[str, list[float]] = {k: [] for k in keys}
+    cpu: dict[str, list[float]] = {k: [] for k in keys}
     me = store.user.id
     indexed = sa.text(_indexed_sql(postgres))
     with store.engine.connect() as conn:
@@ -173,16 +186,16 @@ def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  #
             args = {"i": image.id, "x0": w[0], "y0": w[1], "x1": w[2], "y1": w[3]}
             args |= rtree_window(image.id, w) | {"s": image.image_set, "cells": window_cells(w)}
             spent = {
-                "frame": timed(lambda w=w: store.annotations_in(image, w, with_vector=False)),
-                "arrow": timed(
+                "frame": clock(lambda w=w: store.annotations_in(image, w, with_vector=False)),
+                "arrow": clock(
                     lambda w=w: store.annotations_in(image, w, with_vector=False, format="arrow")
                 ),
-                "before": timed(lambda w=w: previous_path(store, image.id, w, postgres)),
-                "probe": timed(lambda a=args: conn.execute(indexed, a).all()),
-                "drawn_arrow": timed(
+                "before": clock(lambda w=w: previous_path(store, image.id, w, postgres)),
+                "probe": clock(lambda a=args: conn.execute(indexed, a).all()),
+                "drawn_arrow": clock(
                     lambda w=w: store.annotations_in(image, w, columns=DRAWN, format="arrow")
                 ),
-                "drawn_frame": timed(lambda w=w: store.annotations_in(image, w, columns=DRAWN)),
+                "drawn_frame": clock(lambda w=w: store.annotations_in(image, w, columns=DRAWN)),
             }
             conn.commit()
             if postgres:  # the store's own statement, as pg_viewport runs it
@@ -190,25 +203,25 @@ def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  #
                 driver.autocommit = True
                 ids_sql = "SELECT a.id " + sql[sql.index("FROM ") :]  # same probe, ids only
                 with pg_cursor(driver) as cur:
-                    spent["statement"] = timed(
+                    spent["statement"] = clock(
                         lambda c=cur, q=sql, p=params: c.execute(q, p, prepare=True).fetchall()
                     )
-                    spent["ids"] = timed(
+                    spent["ids"] = clock(
                         lambda c=cur, q=ids_sql, p=params: c.execute(q, p, prepare=True).fetchall()
                     )
                     drawn, drawn_params = pg_statement(me=me, image=image.id, bbox=w, names=DRAWN)
-                    spent["drawn_statement"] = timed(
+                    spent["drawn_statement"] = clock(
                         lambda c=cur, q=drawn, p=drawn_params: c.execute(
                             q, p, prepare=True
                         ).fetchall()
                     )
                     packed = packed_sql(sql)
-                    spent["packed"] = timed(
+                    spent["packed"] = clock(
                         lambda c=cur, q=packed, p=params: unpack(
                             c.execute(q, p, prepare=True).fetchone()
                         )
                     )
-                    spent["packed_frame"] = timed(
+                    spent["packed_frame"] = clock(
                         lambda c=cur, q=packed, p=params: packed_frame(
                             unpack(c.execute(q, p, prepare=True).fetchone())
                         )
@@ -219,9 +232,10 @@ def measure(store, image, windows, postgres: bool) -> dict[str, list[float]]:  #
                         pd.testing.assert_frame_equal(got, want)
                 driver.autocommit = False
             if not warm:
-                for key, value in spent.items():
-                    times[key].append(value)
-    return times
+                for key, (wall, used) in spent.items():
+                    times[key].append(wall)
+                    cpu[key].append(used)
+    return times, cpu
 
 
 def server_times(store, image, windows) -> list[float]:
@@ -258,7 +272,7 @@ def main() -> None:
             for x, y in rng.integers(0, SIDE - WINDOW, (QUERIES + WARM, 2))
         ]
         hits = [len(store.annotations_in(image, w, with_vector=False)) for w in windows[WARM:]]
-        times = measure(store, image, windows, postgres)
+        times, cpu = measure(store, image, windows, postgres)
         naive_sql = sa.text(_naive_sql(postgres))
         naive = []
         with store.engine.connect() as conn:
@@ -300,6 +314,12 @@ def main() -> None:
                 f"bytea per column, decoded with numpy: p50 {p50(times['packed']) * 1000:.2f} ms"
             )
             print(f"  ... and into the DataFrame: p50 {p50(times['packed_frame']) * 1000:.2f} ms")
+        shown = ("frame", "arrow", "drawn_arrow", "drawn_frame")
+        shown += ("statement", "drawn_statement", "packed", "packed_frame") if postgres else ()
+        print(
+            "session 4: client CPU per call, p50 (hardly depends on load): "
+            + ", ".join(f"{k} {p50(cpu[k]) * 1000:.2f} ms" for k in shown)
+        )
         label = "id-only grid probe via SQLAlchemy text()" if postgres else "indexed SQL alone"
         print(f"{label}: p50 {p50(times['probe']) * 1000:.2f} ms")
         print(f"naive overlap predicate: p50 {p50(naive) * 1000:.2f} ms (20 queries)")

@@ -423,17 +423,14 @@ def _pg_answer(rows: list[Any], names: Sequence[str], *, arrow: bool) -> pd.Data
     not one Python conversion per column: 0.2 ms instead of 0.9 ms for 250 rows of 20 columns.
     """
     fetched = fetched_columns(names)
-    schema = frames.arrow_schema(names=fetched)
-    wire = pa.struct([pa.field(f.name, _wire_type(f.type)) for f in schema])
+    schema, wire, answer = _answer_types(fetched, tuple(names))
     columns = dict(zip(fetched, pa.array(rows, type=wire).flatten(), strict=True))
     for name in ("time", "last_edit_time"):
         if name in columns:  # int8 microseconds since 2000-01-01 UTC
             micros = columns[name].to_numpy() + _PG_EPOCH_US
             columns[name] = pa.array(micros * 1000, schema.field(name).type)
     if arrow:
-        return pa.Table.from_arrays(
-            [columns[n] for n in names], schema=frames.arrow_schema(names=names)
-        )
+        return pa.Table.from_arrays([columns[n] for n in names], schema=answer)
     data: dict[str, Any] = {}
     for name in names:
         column = columns[name]
@@ -449,6 +446,16 @@ def _pg_answer(rows: list[Any], names: Sequence[str], *, arrow: bool) -> pd.Data
         else:
             data[name] = column.to_numpy(zero_copy_only=False)
     return frames.from_columns(data, names=names)
+
+
+@functools.lru_cache(maxsize=256)
+def _answer_types(
+    fetched: tuple[str, ...], names: tuple[str, ...]
+) -> tuple[pa.Schema, pa.DataType, pa.Schema]:
+    """Return the schema of the fetched columns, their wire struct and the answer's schema."""
+    schema = frames.arrow_schema(names=fetched)
+    wire = pa.struct([pa.field(f.name, _wire_type(f.type)) for f in schema])
+    return schema, wire, frames.arrow_schema(names=names)
 
 
 def _wire_type(kind: pa.DataType) -> pa.DataType:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -291,5 +292,8 @@ class ReadMixin(SqlBase):
                 only_user=only_user,
                 with_vector=with_vector,
                 names=names,
+                arrow=format == "arrow" and not self._shared.postgres,
             )
-            return frames.to_arrow(frame_out) if format == "arrow" else frame_out
+            if format == "arrow" and isinstance(frame_out, pd.DataFrame):
+                return frames.to_arrow(frame_out)
+            return frame_out

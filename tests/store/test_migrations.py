@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from exact_lab.errors import SchemaMismatch
+from exact_lab.errors import Conflict, SchemaMismatch
 from exact_lab.store import connect
 from exact_lab.store.dbutil import alembic_config, current_revision_of, head_revision, upgrade
 from exact_lab.store.sql import grid
@@ -187,4 +187,57 @@ def test_0006_keeps_box_vectors_as_bbox_only_on_postgresql_and_downgrades(fresh_
     assert store.annotations(image_set=image_set, format="arrow").equals(before)
     assert store.annotations(version=version, format="arrow").equals(then)
     assert store.annotation(single.id).vector == {"x1": 1, "y1": 2, "x2": 3, "y2": 4}
+    store.close()
+
+
+def test_0008_compares_unique_identifiers_bytewise_on_postgresql_and_downgrades(
+    fresh_url,
+) -> None:
+    """Uniqueness and upserts are unchanged; only the collation of the column (PostgreSQL)."""
+    postgres = not fresh_url.startswith("sqlite")
+    store = connect(fresh_url, user="alice")
+    team = store.create_team("t")
+    product = store.create_product(team, "p")
+    box = store.create_annotation_type(product, "box", vector_type=1)
+    image_set = store.create_image_set(team, "s", products=[product])
+    image = store.add_image(image_set, "i", width=1_000, height=1_000)
+    uids = ["b", "B", "a", "é", "e", "Z-1", "z-1"]  # differ only in case or accent
+    rows = pd.DataFrame(
+        {"image": image.id, "annotation_type": box.id, "unique_identifier": uids}
+        | {"x_min": 1, "y_min": 1, "x_max": 9, "y_max": 9}
+    )
+    store.add_annotations(rows)
+    with pytest.raises(Conflict):
+        store.add_annotations(rows.iloc[:1])
+    engine = make_engine(fresh_url)
+    collation = sa.text(
+        "SELECT collation_name FROM information_schema.columns "
+        "WHERE table_name = 'annotations' AND column_name = 'unique_identifier'"
+    )
+
+    def stored() -> list[str]:
+        with engine.connect() as conn:
+            got = conn.execute(sa.text("SELECT unique_identifier FROM annotations ORDER BY 1"))
+            return list(got.scalars())
+
+    if postgres:
+        with engine.connect() as conn:
+            assert conn.execute(collation).scalar() == "C"
+    assert stored() == sorted(uids)  # bytewise, like Python's str order of these strings
+    command.downgrade(alembic_config(fresh_url), "0007")
+    if postgres:
+        with engine.connect() as conn:
+            assert conn.execute(collation).scalar() is None  # the database's default again
+    assert sorted(stored()) == sorted(uids)
+    upgrade(fresh_url, backup=False)
+    engine.dispose()
+    store.close()
+    store = connect(fresh_url, user="alice")
+    again, created = store.upsert_annotation(image, "é", box, {"x1": 2, "y1": 2, "x2": 8, "y2": 8})
+    assert not created  # found by the rebuilt unique key: overwritten, not added
+    assert again.vector == {"x1": 2, "y1": 2, "x2": 8, "y2": 8}
+    frame = store.annotations(image=image)
+    assert sorted(frame["unique_identifier"]) == sorted(uids)
+    with pytest.raises(Conflict):
+        store.add_annotations(rows.iloc[3:4])
     store.close()

@@ -204,7 +204,10 @@ class AnnotationRow(_StateMixin, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     image_id: Mapped[int] = mapped_column()
     image_set_id: Mapped[int] = mapped_column()
-    unique_identifier: Mapped[str] = mapped_column(sa.String(64))
+    #: bytewise on PostgreSQL (migration 0008): the unique key is checked at every insert
+    unique_identifier: Mapped[str] = mapped_column(
+        sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
+    )
     user_id: Mapped[int | None] = mapped_column()
     last_editor_id: Mapped[int | None] = mapped_column()
     time: Mapped[dt.datetime] = mapped_column(Stamp, default=utcnow)

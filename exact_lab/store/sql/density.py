@@ -11,8 +11,10 @@ With a ``bbox`` only annotations whose bounding box intersects it are counted (t
 ``annotations_in`` would return); PostgreSQL then probes the grid-cell B-tree as the viewport
 query does (:mod:`exact_lab.store.sql.grid`), SQLite its R*Tree.
 
-On SQLite the plain whole-image count is kept in the database and served while no annotation
-of the image has changed since (:mod:`exact_lab.store.sql.densitycache`, migration 0007).
+On SQLite the plain whole-image count at the image's home cell (long side / 128) is read from
+counts the database keeps up to date as rows change (:mod:`exact_lab.store.sql.densityhome`,
+migration 0009); at other cells it is kept once counted and served while no annotation of the
+image has changed since (:mod:`exact_lab.store.sql.densitycache`, migration 0007).
 
 Example:
     >>> from exact_lab.store import connect
@@ -42,7 +44,7 @@ import pandas as pd
 
 from exact_lab.store.abstract import Bbox, Deleted, Ref
 from exact_lab.store.density import check_density_args, density_frame, type_ids
-from exact_lab.store.sql import densitycache, grid
+from exact_lab.store.sql import densitycache, densityhome, grid
 from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.sql.viewport import row_filters, rtree_window
 
@@ -87,6 +89,11 @@ class DensityMixin(SqlBase):
             image_id, only_user = self._image_access(s, image)
             raw: Any = s.connection().connection.driver_connection
             if keep:
+                home = densityhome.read(
+                    raw, image_id, 2 * size, frame=frame, only_user=only_user
+                )  # kept up to date by the database (migration 0009)
+                if home is not None:
+                    return density_frame(home)
                 key = (image_id, frame or 0, size, only_user or 0)
                 kept = densitycache.read(raw, key)
                 if kept is not None:

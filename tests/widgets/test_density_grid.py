@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from exact_lab.store import connect
+from exact_lab.store.sql.densityhome import HOME_CELLS, home_width
 from exact_lab.widgets import SlideViewer, _commands
-from exact_lab.widgets._density import cell_size
+from exact_lab.widgets._density import CELLS, cell_size
 from tests.widgets.world import World, make_world
 
 
@@ -169,3 +170,11 @@ def test_a_slide_opened_again_shows_edits_made_elsewhere(
     # and opened a third time with nothing changed, the kept count gives the same grid
     third = SlideViewer(image, store=connect(url, user=user), live=False)
     assert np.array_equal(grid_of(*_commands.region(third, whole, [])), grid_of(reply, after))
+
+
+def test_the_viewers_home_cell_is_the_one_sqlite_keeps_current() -> None:
+    """The store keeps counts at the cell the viewer asks for at its home view (migration 0009);
+    if either side changed its rule alone, every first view would count all rows again."""
+    assert HOME_CELLS == CELLS
+    for width, height in ((40_000, 40_000), (2220, 2967), (1000, 800), (50, 20), (99_999, 3)):
+        assert home_width(width, height) == 2 * cell_size(width, height)

@@ -18,10 +18,12 @@ each case and each widget, in JupyterLab with the exact_lab extension:
 
 The peer gets a hard time limit; when it does not finish, the ratio is printed as a lower bound.
 
-The SQLite store keeps an image's whole-image density count once a viewer has counted it, until
-the image's annotations change (migration 0007). By default every SlideViewer measurement is the
-slide's first view since its annotations were written: kept counts are dropped before it.
-``--opened-before`` measures a slide opened before instead: its count is kept beforehand.
+The SQLite store keeps the counts at each image's home cell current as annotations are written
+(migration 0009), and keeps a whole-image count at any other cell once counted, until the image's
+annotations change (0007). By default every SlideViewer measurement is the slide's first view
+since its annotations were written: counts kept from views are dropped before it (the home-cell
+counts are the store's own, written with the annotations). ``--opened-before`` also counts the
+home view once beforehand, as an earlier view would have.
 Both widgets show the whole slide (SlideViewer's home view, ``slide_map``'s fitted zoom), the
 Lab kernel reads the same SQLite store, and tiles come over HTTP from the extension for both.
 

@@ -19,11 +19,8 @@ each case and each widget, in JupyterLab with the exact_lab extension:
 The peer gets a hard time limit; when it does not finish, the ratio is printed as a lower bound.
 
 The SQLite store keeps the counts at each image's home cell current as annotations are written
-(migration 0009), and keeps a whole-image count at any other cell once counted, until the image's
-annotations change (0007). By default every SlideViewer measurement is the slide's first view
-since its annotations were written: counts kept from views are dropped before it (the home-cell
-counts are the store's own, written with the annotations). ``--opened-before`` also counts the
-home view once beforehand, as an earlier view would have.
+(migration 0007): they are part of the stored annotations, so a slide's first view since its
+annotations were written reads them like any later view.
 Both widgets show the whole slide (SlideViewer's home view, ``slide_map``'s fitted zoom), the
 Lab kernel reads the same SQLite store, and tiles come over HTTP from the extension for both.
 
@@ -66,7 +63,6 @@ from _frame_work import CATEGORIES, FrameWork, frame_work  # noqa: E402
 from exact_lab.store import connect  # noqa: E402
 from exact_lab.store.dbutil import upgrade  # noqa: E402
 from exact_lab.tiles.synthetic import make_synthetic_slide  # noqa: E402
-from exact_lab.widgets._density import cell_size  # noqa: E402
 from exact_lab.workflows.registration import add_slide  # noqa: E402
 from tests.ui.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.ui.servers import JupyterProcess, start_jupyter  # noqa: E402
@@ -196,31 +192,6 @@ def prepare(folder: Path) -> tuple[str, list[Case]]:
         Case("polygons", images[0].id, N_POLYGONS, f"{N_POLYGONS:,} polygons"),
         Case("points", images[1].id, N_POINTS, f"{N_POINTS:,} points"),
     ]
-
-
-def store_url(folder: Path) -> str:
-    """The URL of the store that :func:`prepare` copied into ``folder``."""
-    return f"sqlite:///{folder / 'bench.sqlite'}"
-
-
-def set_kept_counts(url: str, case: Case, *, kept: bool) -> str:
-    """Drop (first view) or make (opened before) the kept home-view count of ``case``'s image.
-
-    Returns what the SlideViewer measurement starts from, for the printout.
-    """
-    store = connect(url, user="bench")
-    try:
-        if not kept:
-            with store.engine.begin() as conn:  # type: ignore[attr-defined]
-                conn.exec_driver_sql("DELETE FROM density_cache")
-            return "first view: no kept count"
-        image = store.image(case.image)
-        started = time.perf_counter()
-        store.annotation_density(image.id, cell_size(image.width, image.height))
-        took = time.perf_counter() - started
-        return f"opened before: count kept ({took * 1000:.0f} ms to count and keep it)"
-    finally:
-        store.close()
 
 
 def fill(target: Path, slide: Path) -> None:
@@ -567,12 +538,6 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=180.0, help="seconds per first frame")
     parser.add_argument("--keep", action="store_true", help="keep the workspace")
     parser.add_argument("--traces", type=Path, help="write each traced pan's Chrome trace here")
-    parser.add_argument(
-        "--opened-before",
-        action="store_true",
-        help="SlideViewer opens a slide whose whole-image count the store kept from an earlier "
-        "view (default: the first view since the annotations were written)",
-    )
     args = parser.parse_args()
     if args.traces:
         TRACES.append(args.traces)
@@ -650,9 +615,6 @@ def run_all(
         for case in cases:
             for widget in args.widgets:
                 started = time.perf_counter()
-                if widget != "ipyleaflet":
-                    start = set_kept_counts(store_url(root.parent), case, kept=args.opened_before)
-                    print(f"{case.label} / {widget}: {start}", flush=True)
                 result = measure(browser, server, root, case, widget, limit=args.limit)
                 results[(case.name, widget)] = result
                 print(

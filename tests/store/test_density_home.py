@@ -1,4 +1,4 @@
-"""Density at an image's home cell from the counts SQLite keeps as rows change (migration 0009).
+"""Density at an image's home cell from the counts SQLite keeps as rows change (migration 0007).
 
 Every check compares ``annotation_density(image, home cell)`` with a numpy recount of the boxes
 the store holds (read back as rows), after writes through every path: the store's calls from
@@ -13,6 +13,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -22,9 +23,14 @@ from exact_lab.store.dbutil import alembic_config, upgrade
 from exact_lab.store.sql.engine import make_engine
 from tests.store.conftest import World, box
 from tests.store.test_density import _recount, _same, random_boxes
-from tests.store.test_density_cache import _live_boxes
 
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def _live_boxes(store: Store, image: int) -> pd.DataFrame:
+    """The image's live annotations with a box, read back as rows (not counted by the store)."""
+    rows = store.annotations(image=image, with_vector=False)
+    return rows.dropna(subset=["x_min"])[["annotation_type", "x_min", "y_min", "x_max", "y_max"]]
 
 
 def home(image) -> float:
@@ -165,7 +171,7 @@ def test_upgrade_fills_the_table_from_stored_rows(tmp_path) -> None:
           "x_max": int(a) + 30, "y_max": int(b) + 30} for a, b in zip(x, y, strict=True)]
     )  # fmt: skip
     store.close()
-    command.downgrade(alembic_config(url), "0008")
+    command.downgrade(alembic_config(url), "0006")
     engine = make_engine(url)
     with engine.begin() as conn:
         tables = set(sa.inspect(conn).get_table_names())

@@ -135,7 +135,7 @@ def test_file_store_counts_the_home_view_early(tmp_path: Path, sample_slides_dir
 def test_a_slide_opened_again_shows_edits_made_elsewhere(
     tmp_path: Path, sample_slides_dir: Path
 ) -> None:
-    """SQLite keeps the home view's count between viewers (migration 0007); a viewer opened
+    """SQLite keeps the home view's count current (migration 0007); a viewer opened
     later, in a store of its own, still shows every edit made meanwhile by someone else."""
     url = f"sqlite:///{tmp_path / 'again.sqlite'}"
     world = make_world(url, sample_slides_dir / "cmu_small_region.svs", tmp_path / "slides")
@@ -167,13 +167,13 @@ def test_a_slide_opened_again_shows_edits_made_elsewhere(
     assert changed[int(25 // cell), int(1005 // cell)] == 1
     assert changed.sum() == 0
     assert (changed == -1).sum() == 1
-    # and opened a third time with nothing changed, the kept count gives the same grid
+    # and opened a third time with nothing changed, the same grid
     third = SlideViewer(image, store=connect(url, user=user), live=False)
     assert np.array_equal(grid_of(*_commands.region(third, whole, [])), grid_of(reply, after))
 
 
 def test_the_viewers_home_cell_is_the_one_sqlite_keeps_current() -> None:
-    """The store keeps counts at the cell the viewer asks for at its home view (migration 0009);
+    """The store keeps counts at the cell the viewer asks for at its home view (migration 0007);
     if either side changed its rule alone, every first view would count all rows again."""
     assert HOME_CELLS == CELLS
     for width, height in ((40_000, 40_000), (2220, 2967), (1000, 800), (50, 20), (99_999, 3)):

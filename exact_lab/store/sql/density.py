@@ -11,10 +11,10 @@ With a ``bbox`` only annotations whose bounding box intersects it are counted (t
 ``annotations_in`` would return); PostgreSQL then probes the grid-cell B-tree as the viewport
 query does (:mod:`exact_lab.store.sql.grid`), SQLite its R*Tree.
 
-On SQLite the plain whole-image count at the image's home cell (long side / 128) is read from
-counts the database keeps up to date as rows change (:mod:`exact_lab.store.sql.densityhome`,
-migration 0009); at other cells it is kept once counted and served while no annotation of the
-image has changed since (:mod:`exact_lab.store.sql.densitycache`, migration 0007).
+On SQLite the plain whole-image count at the image's home cell (long side / 128), a viewer's
+first question, is read from counts the database keeps up to date as rows change
+(:mod:`exact_lab.store.sql.densityhome`, migration 0007); everything else is counted from the
+rows. PostgreSQL always counts (its hash aggregate takes about 0.4 s for 1M rows).
 
 Example:
     >>> from exact_lab.store import connect
@@ -44,7 +44,7 @@ import pandas as pd
 
 from exact_lab.store.abstract import Bbox, Deleted, Ref
 from exact_lab.store.density import check_density_args, density_frame, type_ids
-from exact_lab.store.sql import densitycache, densityhome, grid
+from exact_lab.store.sql import densityhome, grid
 from exact_lab.store.sql.base import SqlBase
 from exact_lab.store.sql.viewport import row_filters, rtree_window
 
@@ -80,25 +80,15 @@ class DensityMixin(SqlBase):
         size, window = check_density_args(cell, bbox, frame, deleted)
         types = type_ids(annotation_type)
         postgres = self._shared.postgres
-        # the whole image's plain count, the first question of every viewer, is kept (SQLite:
-        # migration 0007; PostgreSQL's hash aggregate counts 1M rows in about 0.4 s)
-        keep = not postgres and window is None and types is None and deleted is False
-        key: densitycache.Key | None = None
-        seen = 0
+        # the whole image's plain count at the home cell is kept current by SQLite's triggers
+        kept = not postgres and window is None and types is None and deleted is False
         with self._tx() as s:
             image_id, only_user = self._image_access(s, image)
             raw: Any = s.connection().connection.driver_connection
-            if keep:
-                home = densityhome.read(
-                    raw, image_id, 2 * size, frame=frame, only_user=only_user
-                )  # kept up to date by the database (migration 0009)
+            if kept:
+                home = densityhome.read(raw, image_id, 2 * size, frame=frame, only_user=only_user)
                 if home is not None:
                     return density_frame(home)
-                key = (image_id, frame or 0, size, only_user or 0)
-                kept = densitycache.read(raw, key)
-                if kept is not None:
-                    return kept
-                seen = densitycache.epoch(raw, image_id)  # before counting
             sql, params = _density_sql(
                 postgres=postgres,
                 image=image_id,
@@ -116,10 +106,7 @@ class DensityMixin(SqlBase):
                     rows = cur.execute(sql, params).fetchall()
             else:
                 rows = raw.execute(sql, params).fetchall()
-        counts = density_frame(rows)
-        if key is not None:
-            densitycache.write(self._shared.engine, key, seen, counts)
-        return counts
+        return density_frame(rows)
 
 
 def _density_sql(

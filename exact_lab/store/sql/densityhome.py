@@ -1,7 +1,7 @@
 """Whole-image density at an image's home cell, read from counts SQLite keeps as rows change.
 
 An image's home cell is its long side over 128 (at least 1 px): the cell of the density grid a
-viewer asks for first, at its home view. ``density_home`` (migration 0009) holds the live
+viewer asks for first, at its home view. ``density_home`` (migration 0007) holds the live
 annotations with a box per image, frame, creator, type and home cell, kept exact by triggers in
 the same transaction as every write, so reading it is always current: no pass over the image's
 rows, no sort of a million keys. Other cells, windows, type filters and deleted rows are

@@ -11,10 +11,12 @@ it replaces a pass over every row and a sort by a read of at most one row per no
 The cell rule is the one of ``annotation_density`` on SQLite, with the same floating-point
 operations: ``floor((x_min + x_max) / w)`` with ``w = 2 * max(width / 128, height / 128, 1)``.
 
-PostgreSQL is left unchanged (see 0007). The downgrade drops the triggers and the table.
+PostgreSQL is left unchanged: it counts 1M rows in about 0.4 s, and a statement trigger that
+knows which images a COPY touched made a 1M-row bulk insert 15-30 % slower. The downgrade drops
+the triggers and the table.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23 21:40:00
 """
 
@@ -23,8 +25,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

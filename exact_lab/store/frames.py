@@ -14,8 +14,8 @@ annotation_type int64                    annotation type id
 vector         object (dict or None)     EXACT flat vector ``{"x1":..,"y1":..,...}``
 frame          int64                     1-based frame (z-level / time point)
 x_min .. y_max float64 (NaN: no vector)  bounding box of the vector, level-0 pixels
-unique_identifier object (str)           UUID, the upsert key per image
-description    object (str)
+unique_identifier str                    UUID, the upsert key per image
+description    str
 meta_data      object (JSON value)
 user           Int64                     creator's user id
 last_editor    Int64                     last editor's user id
@@ -28,6 +28,7 @@ revision       int64                     the annotation's revision shown
 verified_count int64                     users who verified it (now, also for versions)
 ============== ========================= ===================================================
 
+Text columns have pandas' default string dtype (``str`` from pandas 3 on, ``object`` before).
 In Arrow tables (:func:`arrow_schema`), ``vector`` and ``meta_data`` are JSON text columns
 (the server sends them as they are stored, and a client parses only what it needs), ``user``
 and ``last_editor`` are nullable ``int64`` and the times are ``timestamp[ns, UTC]``. The schema

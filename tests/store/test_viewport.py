@@ -268,12 +268,11 @@ def test_bad_columns_name_the_cause_and_the_valid_ones(world: World) -> None:
     assert err.value.field == "columns"
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # the held connection is PG's
 def test_held_connection_survives_a_dropped_connection(
     world: World, backend: tuple[str, str, Any]
 ) -> None:
-    name, url, _ = backend
-    if name != "postgresql":
-        pytest.skip("the held viewport connection is PostgreSQL's")
+    _, url, _ = backend
     _seed(world, n=40)
     window = (0.0, 0.0, 1000.0, 800.0)
     before = world.member.annotations_in(world.image, window)

@@ -99,6 +99,14 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+def wheel_in(page: Any, steps: int, pause_ms: int) -> None:
+    """Zoom in at the mouse pointer by ``steps`` wheel steps (OpenSeadragon: 1.2x each),
+    ``pause_ms`` apart; steps faster than OpenSeadragon's 0.3 s animation make one zoom."""
+    for _ in range(steps):
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(pause_ms)
+
+
 @pytest.fixture(scope="session")
 def lab_server(
     tmp_path_factory: pytest.TempPathFactory, isolated_data_dir: Path

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import screenshot, wheel_in
 from tests.ui.servers import JupyterProcess
 from tests.ui.test_lab import run_notebook_in_lab
 from tests.ui.test_viewer import VIEWER, open_viewer, start_viewer_lab, viewer_cell
@@ -76,9 +76,7 @@ def test_density_far_out_shapes_zoomed_in(
     # OpenSeadragon zooms 1.2x per wheel step: about 9x. The steps come faster than its 0.3 s
     # zoom animation, so the region is asked for once, at the end; a pause between steps lets
     # a region of an early step (still the whole slide, in detail) answer for the end too.
-    for _ in range(12):
-        page.mouse.wheel(0, -100)
-        page.wait_for_timeout(15)
+    wheel_in(page, 12, 15)
     page.wait_for_selector(f"{VIEWER}[data-layer='detail'][data-pending='0']")
     # read together: a later answer may land between two reads
     seq, shown, loaded = page.evaluate(

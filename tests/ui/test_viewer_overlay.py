@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import screenshot, wheel_in
 from tests.ui.servers import JupyterProcess
 from tests.ui.test_viewer import VIEWER, View, open_viewer, start_viewer_lab, viewer_cell
 from tests.widgets.world import World, make_world
@@ -148,9 +148,7 @@ def test_tiny_shapes_are_dots_and_follow_a_pan(
     drawn0, renders0 = page.evaluate(COUNTERS, canvas)
     pointer = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.move(*pointer)
-    for _ in range(3):
-        page.mouse.wheel(0, -100)
-        page.wait_for_timeout(40)
+    wheel_in(page, 3, 40)
     page.wait_for_timeout(1500)
     page.wait_for_selector(f"{VIEWER}[data-pending='0']")
     drawn1, renders1 = page.evaluate(COUNTERS, canvas)
@@ -212,9 +210,7 @@ def test_tile_canvas_after_a_scrolled_drag_equals_a_full_redraw(
     centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     # zoomed in a little, so that a drag brings new parts of the slide (and new tiles) in
     page.mouse.move(*centre)
-    for _ in range(3):
-        page.mouse.wheel(0, -100)
-        page.wait_for_timeout(60)
+    wheel_in(page, 3, 60)
     page.wait_for_timeout(800)
     page.wait_for_selector(f"{VIEWER}[data-fully-loaded='true']")
     # there and back: the way back crosses tiles already loaded, so no tile arrives mid-drag

@@ -9,7 +9,6 @@ import json
 import time
 import types
 import typing
-from collections.abc import Sequence
 from typing import Any, TypeVar, Union
 
 import numpy as np
@@ -26,9 +25,8 @@ from exact_lab.errors import (
     SchemaMismatch,
     SlideReadError,
 )
-from exact_lab.store import frames
 
-__all__ = ["ARROW_STREAM", "Http", "decode", "error_for", "frame_from_arrow", "wire"]
+__all__ = ["ARROW_STREAM", "Http", "decode", "error_for", "wire"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 TIMEOUT = 300.0
@@ -125,30 +123,6 @@ def decode(kind: type[E], data: Any) -> E:
         for f in dataclasses.fields(kind)  # type: ignore[arg-type]
     }
     return kind(**values)
-
-
-def _json_or_none(text: Any) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def frame_from_arrow(
-    table: pa.Table, *, with_vector: bool, names: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """Build the documented DataFrame (see :mod:`exact_lab.store.frames`) from Arrow.
-
-    ``names`` (a checked pick of columns) builds only those, in that order.
-    """
-    data: dict[str, Any] = {}
-    names = list(names) if names is not None else frames.columns(with_vector=with_vector)
-    for name in names:
-        column = table.column(name)
-        if name in ("vector", "meta_data"):
-            data[name] = [_json_or_none(v) for v in column.to_pylist()]
-        elif name in ("user", "last_editor"):
-            data[name] = column.to_pylist()
-        else:
-            data[name] = column.to_pandas()
-    return frames.from_columns(data, names=names)
 
 
 class Http:

@@ -54,7 +54,6 @@ from exact_lab.store.rest._wire import (
     Http,
     arrow_bytes,
     decode,
-    frame_from_arrow,
     read_arrow,
 )
 
@@ -360,7 +359,7 @@ class RestStore(Store):
     ) -> Any:
         if format == "arrow":
             return table
-        return frame_from_arrow(table, with_vector=with_vector, names=names)
+        return frames.frame_from_arrow(table, with_vector=with_vector, names=names)
 
     def annotations(
         self,

@@ -15,9 +15,9 @@ jsonb keys by length, then bytewise, so ``x1, x2, y1, y2``.
 {'x1': 10, 'x2': 30, 'y1': 20, 'y2': 45}
 >>> box_vector({"x1": 1, "y1": 2}, 1.0, 2.0, 1.0, 2.0)
 {'x1': 1, 'y1': 2}
->>> print(vector_sql("a."))  # doctest: +NORMALIZE_WHITESPACE
-coalesce(a.vector, CASE WHEN a.x_min IS NOT NULL THEN jsonb_build_object('x1',
-a.x_min::int8, 'x2', a.x_max::int8, 'y1', a.y_min::int8, 'y2', a.y_max::int8) END)
+>>> print(vector_text_sql("a."))  # doctest: +NORMALIZE_WHITESPACE
+coalesce(a.vector::text, CASE WHEN a.x_min IS NOT NULL THEN '{"x1": ' || a.x_min::int8 || ',
+"x2": ' || a.x_max::int8 || ', "y1": ' || a.y_min::int8 || ', "y2": ' || a.y_max::int8 || '}' END)
 """
 
 from __future__ import annotations
@@ -31,12 +31,18 @@ import sqlalchemy as sa
 KEYS = (("x1", "x_min"), ("x2", "x_max"), ("y1", "y_min"), ("y2", "y_max"))
 
 
-def vector_sql(prefix: str = "") -> str:
-    """Return the row's vector as jsonb in SQL (PostgreSQL); ``prefix`` qualifies the columns."""
-    pairs = ", ".join(f"'{key}', {prefix}{column}::int8" for key, column in KEYS)
+def vector_text_sql(prefix: str = "") -> str:
+    """Return the row's vector as JSON text in SQL (PostgreSQL); ``prefix`` qualifies columns.
+
+    Text, not jsonb: psycopg loads text columns in C, where a jsonb column costs a Python call
+    per row; the reader parses all texts with one ``json.loads``
+    (:func:`exact_lab.store.frames.parse_json_column`). The SQLAlchemy form for bulk reads is
+    :func:`vector_text_column`.
+    """
+    corners = " || ', ".join(f'"{key}": \' || {prefix}{column}::int8' for key, column in KEYS)
     return (
-        f"coalesce({prefix}vector, CASE WHEN {prefix}x_min IS NOT NULL "
-        f"THEN jsonb_build_object({pairs}) END)"
+        f"coalesce({prefix}vector::text, "
+        f"CASE WHEN {prefix}x_min IS NOT NULL THEN '{{{corners} || '}}' END)"
     )
 
 

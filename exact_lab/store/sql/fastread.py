@@ -72,18 +72,29 @@ def _postgres_columns(s: Session, query: Any, names: list[str]) -> dict[str, Any
     return out
 
 
-def _sqlite_type(field: pa.Field) -> pa.DataType:
-    """Return the type SQLite hands back: booleans as 0/1, times as ISO 8601 text."""
-    if pa.types.is_boolean(field.type):
-        return pa.int64()
-    if pa.types.is_timestamp(field.type):
-        return pa.string()
-    return field.type
+def sqlite_row_type(schema: pa.Schema) -> pa.StructType:
+    """Return the struct of a row of ``schema`` as SQLite hands it over.
+
+    Booleans come as 0/1 and times as ISO 8601 text; ``pa.array(rows, type=...)`` then makes
+    the columns in C++.
+
+    >>> sqlite_row_type(frames.arrow_schema(names=["deleted", "time", "id"]))
+    StructType(struct<deleted: int64, time: string, id: int64>)
+    """
+    fields = []
+    for field in schema:
+        kind = field.type
+        if pa.types.is_boolean(kind):
+            kind = pa.int64()
+        elif pa.types.is_timestamp(kind):
+            kind = pa.string()
+        fields.append(pa.field(field.name, kind))
+    return pa.struct(fields)
 
 
 def _sqlite_columns(s: Session, query: Any, names: list[str]) -> dict[str, Any]:
     schema = frames.arrow_schema(with_vector="vector" in names)
-    rows_type = pa.struct([pa.field(f.name, _sqlite_type(f)) for f in schema])
+    rows_type = sqlite_row_type(schema)
     raw: Any = s.connection().connection.driver_connection
     cursor = raw.execute(_sql(s, query))
     chunks = []

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from exact_lab.entities import CollaborationType
 from exact_lab.errors import BadInput
 from exact_lab.store import frames
-from exact_lab.store.sql import boxvec, grid, held
+from exact_lab.store.sql import boxvec, fastread, grid, held
 
 #: the SQL column behind each frame column (``vector`` is built per backend, see boxvec)
 _SQL_COLUMNS = {
@@ -87,28 +87,12 @@ def select_list(names: Sequence[str], *, postgres: bool, t: str) -> str:
     exprs = []
     for name in names:
         if name == "vector":
-            exprs.append(_vector_text(t) if postgres else f"{t}vector")
+            exprs.append(boxvec.vector_text_sql(t) if postgres else f"{t}vector")
         elif name == "meta_data" and postgres:
-            exprs.append(f"{t}meta_data::text")  # text: see _vector_text
+            exprs.append(f"{t}meta_data::text")  # text: see boxvec.vector_text_sql
         else:
             exprs.append(t + _SQL_COLUMNS[name])
     return "SELECT " + ", ".join(exprs) + " "
-
-
-def _vector_text(t: str) -> str:
-    """Return the vector as the JSON text PostgreSQL would print (boxes: see boxvec).
-
-    Text, not jsonb: psycopg loads text columns in C, where a jsonb column costs a Python call
-    per row (json.loads, or the loader that keeps its text for Arrow); the DataFrame then parses
-    all texts with one ``json.loads`` (:func:`exact_lab.store.frames.parse_json_column`).
-
-    >>> _vector_text("a.")[:60]
-    'coalesce(a.vector::text, CASE WHEN a.x_min IS NOT NULL THEN '
-    """
-    corners = " || ', ".join(f'"{key}": \' || {t}{column}::int8' for key, column in boxvec.KEYS)
-    return (
-        f"coalesce({t}vector::text, CASE WHEN {t}x_min IS NOT NULL THEN '{{{corners} || '}}' END)"
-    )
 
 
 def check_window(bbox: tuple[float, float, float, float]) -> None:
@@ -236,9 +220,7 @@ def _sqlite_arrow(rows: list[Any], names: Sequence[str]) -> pa.Table:
     SQLite hands booleans over as 0/1 and times as ISO 8601 text; ``arrow_from_columns``
     converts both column by column.
     """
-    wire = pa.struct(
-        [pa.field(f.name, sqlite_type(f.type)) for f in frames.arrow_schema(names=names)]
-    )
+    wire = fastread.sqlite_row_type(frames.arrow_schema(names=names))
     columns = dict(zip(names, pa.array(rows, type=wire).flatten(), strict=True))
     return frames.arrow_from_columns(columns, names=names)
 
@@ -473,17 +455,6 @@ def _answer_types(
     schema = frames.arrow_schema(names=fetched)
     wire = pa.struct([pa.field(f.name, _wire_type(f.type)) for f in schema])
     return schema, wire, frames.arrow_schema(names=names)
-
-
-def sqlite_type(kind: pa.DataType) -> pa.DataType:
-    """Return the Arrow type of a value as SQLite hands it over (booleans 0/1, times as text).
-
-    >>> sqlite_type(pa.bool_()), sqlite_type(pa.timestamp("ns", tz="UTC"))
-    (DataType(int64), DataType(string))
-    """
-    if pa.types.is_boolean(kind):
-        return pa.int64()
-    return pa.string() if pa.types.is_timestamp(kind) else kind
 
 
 def _wire_type(kind: pa.DataType) -> pa.DataType:
